@@ -1,0 +1,30 @@
+// File: memory_lock.h
+//
+// The platform hook under the secure arena (secure_arena.cpp): map a region the OS will keep in
+// RAM and out of core dumps, and give it back. memory_lock_posix.cpp uses mmap + mlock +
+// MADV_DONTDUMP; memory_lock_windows.cpp uses VirtualAlloc + VirtualLock.
+//
+// Thread-safety: stateless; safe from any thread.
+#pragma once
+
+#include <cstddef>
+
+namespace sts::platform {
+
+struct LockedRegion {
+  void* base = nullptr;
+  std::size_t size = 0;
+  bool locked = false;     // false: mapped, but the lock was refused (limit too small)
+  int lock_error = 0;      // errno / GetLastError() of the refused lock
+};
+
+std::size_t page_size() noexcept;
+// Maps size bytes (a multiple of page_size()), zero-filled, and tries to lock them.
+// Returns base == nullptr when even the mapping fails.
+LockedRegion map_locked(std::size_t size) noexcept;
+// The caller has zeroed the region; this unlocks and unmaps it.
+void unmap_locked(const LockedRegion& region) noexcept;
+// Zeroing the optimiser cannot remove (explicit_bzero / SecureZeroMemory).
+void secure_zero(void* p, std::size_t n) noexcept;
+
+}  // namespace sts::platform

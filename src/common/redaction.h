@@ -1,0 +1,40 @@
+// File: redaction.h
+//
+// Redaction (SPEC 6). Known values are those of every live SecretCache (caches register
+// themselves) plus any extra values a component registers while it holds them outside a cache
+// (for example a validated FetchResult before it reaches the cache). redact() (logging.h)
+// replaces each known value of 4 bytes or more with "********".
+//
+// Thread-safety: all functions are safe from any thread.
+#pragma once
+
+#include "stsecrets/logging.h"
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace sts {
+
+class SecretCache;
+
+namespace redaction {
+
+constexpr std::size_t kMinRedactedBytes = 4;
+constexpr std::string_view kMask = "********";
+
+void register_cache(const SecretCache* cache);
+void unregister_cache(const SecretCache* cache);
+
+// A value source that is not a cache (e.g. a FetchResult in transit). The function must call
+// its argument once per value; it is called under the registry lock.
+using ValueSource = std::function<void(const std::function<void(std::string_view)>&)>;
+// Returns a token to pass to unregister_source.
+std::size_t register_source(ValueSource source);
+void unregister_source(std::size_t token);
+
+// Redacts in place; returns the number of replacements.
+std::size_t scrub(std::string& text);
+
+}  // namespace redaction
+}  // namespace sts

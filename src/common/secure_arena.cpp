@@ -1,0 +1,209 @@
+// The one locked arena behind every SecureBuffer (SPEC 6, STYLE 9).
+//
+// Chunks are mapped through the platform hook (memory_lock.h), locked and excluded from dumps.
+// Blocks are handed out first-fit in 16-byte units from a per-chunk free map, zeroed when they
+// come back, and coalesced. Chunk sizes double as the arena grows, so locked memory stays within
+// a small factor of the bytes held instead of a page per secret. A chunk that becomes empty is
+// unmapped (the first one is kept to avoid map/unmap churn).
+#include "stsecrets/secure_buffer.h"
+
+#include "common/log.h"
+#include "common/memory_lock.h"
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <new>
+#include <string>
+#include <vector>
+
+namespace sts {
+namespace {
+
+constexpr std::size_t kUnit = 16;
+constexpr std::size_t kFirstChunk = 16 * 1024;
+
+std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
+
+struct Chunk {
+  platform::LockedRegion region;
+  std::map<std::size_t, std::size_t> free;  // offset -> size, coalesced
+  std::size_t in_use = 0;
+  char* base() const { return static_cast<char*>(region.base); }
+  bool contains(const char* p) const { return p >= base() && p < base() + region.size; }
+};
+
+class Arena {
+ public:
+  static Arena& instance() {
+    // Leaked on purpose: buffers in static objects may be released after main returns.
+    static Arena* arena = new Arena();
+    return *arena;
+  }
+
+  char* allocate(std::size_t n) {
+    n = round_up(std::max<std::size_t>(n, 1), kUnit);
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& c : chunks_) {
+      if (char* p = take(c, n)) return p;
+    }
+    std::size_t want = std::max(round_up(n, platform::page_size()), next_chunk_);
+    platform::LockedRegion r = platform::map_locked(want);
+    if (r.base == nullptr) throw std::bad_alloc();
+    if (!r.locked && !warned_) {
+      warned_ = true;
+      degraded_ = true;
+      log::warn("secure memory could not be locked (" + std::to_string(r.size) +
+                " bytes refused, errno " + std::to_string(r.lock_error) +
+                "): secrets may be swapped to disk; raise RLIMIT_MEMLOCK (ulimit -l) to restore protection");
+    } else if (!r.locked) {
+      degraded_ = true;
+    }
+    next_chunk_ = std::min<std::size_t>(next_chunk_ * 2, 64u << 20);
+    Chunk c;
+    c.region = r;
+    c.free.emplace(0, r.size);
+    chunks_.push_back(std::move(c));
+    char* p = take(chunks_.back(), n);
+    return p;
+  }
+
+  void deallocate(char* p, std::size_t n) noexcept {
+    if (p == nullptr) return;
+    n = round_up(std::max<std::size_t>(n, 1), kUnit);
+    platform::secure_zero(p, n);
+    std::lock_guard<std::mutex> lock(mu_);
+    for (std::size_t i = 0; i < chunks_.size(); ++i) {
+      Chunk& c = chunks_[i];
+      if (!c.contains(p)) continue;
+      give_back(c, static_cast<std::size_t>(p - c.base()), n);
+      if (c.in_use == 0 && i != 0) {
+        platform::unmap_locked(c.region);
+        chunks_.erase(chunks_.begin() + static_cast<std::ptrdiff_t>(i));
+      }
+      return;
+    }
+  }
+
+  ArenaStats stats() {
+    std::lock_guard<std::mutex> lock(mu_);
+    ArenaStats s;
+    for (const auto& c : chunks_) {
+      s.mapped_bytes += c.region.size;
+      if (c.region.locked) s.locked_bytes += c.region.size;
+      s.in_use_bytes += c.in_use;
+    }
+    s.degraded = degraded_;
+    return s;
+  }
+
+ private:
+  static char* take(Chunk& c, std::size_t n) {
+    for (auto it = c.free.begin(); it != c.free.end(); ++it) {
+      if (it->second < n) continue;
+      std::size_t off = it->first;
+      std::size_t rest = it->second - n;
+      c.free.erase(it);
+      if (rest != 0) c.free.emplace(off + n, rest);
+      c.in_use += n;
+      return c.base() + off;
+    }
+    return nullptr;
+  }
+
+  static void give_back(Chunk& c, std::size_t off, std::size_t n) {
+    c.in_use -= n;
+    auto next = c.free.lower_bound(off);
+    if (next != c.free.end() && off + n == next->first) {
+      n += next->second;
+      next = c.free.erase(next);
+    }
+    if (next != c.free.begin()) {
+      auto prev = std::prev(next);
+      if (prev->first + prev->second == off) {
+        prev->second += n;
+        return;
+      }
+    }
+    c.free.emplace(off, n);
+  }
+
+  std::mutex mu_;
+  std::vector<Chunk> chunks_;
+  std::size_t next_chunk_ = kFirstChunk;
+  bool warned_ = false;
+  bool degraded_ = false;
+};
+
+}  // namespace
+
+void secure_zero(void* p, std::size_t n) noexcept { platform::secure_zero(p, n); }
+
+bool secure_equal(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  volatile unsigned char diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    diff = static_cast<unsigned char>(diff | (static_cast<unsigned char>(a[i]) ^ static_cast<unsigned char>(b[i])));
+  }
+  return diff == 0;
+}
+
+ArenaStats arena_stats() noexcept { return Arena::instance().stats(); }
+
+SecureBuffer::SecureBuffer(SecureBuffer&& other) noexcept
+    : data_(other.data_), size_(other.size_), capacity_(other.capacity_) {
+  other.data_ = nullptr;
+  other.size_ = other.capacity_ = 0;
+}
+
+SecureBuffer& SecureBuffer::operator=(SecureBuffer&& other) noexcept {
+  if (this != &other) {
+    release();
+    data_ = other.data_;
+    size_ = other.size_;
+    capacity_ = other.capacity_;
+    other.data_ = nullptr;
+    other.size_ = other.capacity_ = 0;
+  }
+  return *this;
+}
+
+SecureBuffer::~SecureBuffer() { release(); }
+
+void SecureBuffer::reserve(std::size_t capacity) {
+  if (capacity <= capacity_) return;
+  std::size_t grown = std::max(capacity, capacity_ + capacity_ / 2);
+  char* fresh = Arena::instance().allocate(grown);
+  if (size_ != 0) std::memcpy(fresh, data_, size_);
+  Arena::instance().deallocate(data_, capacity_);  // zeroes the old block
+  data_ = fresh;
+  capacity_ = round_up(std::max<std::size_t>(grown, 1), kUnit);
+}
+
+void SecureBuffer::append(std::string_view bytes) {
+  if (bytes.empty()) return;
+  if (spare_size() < bytes.size()) reserve(size_ + bytes.size());
+  std::memcpy(data_ + size_, bytes.data(), bytes.size());
+  size_ += bytes.size();
+}
+
+void SecureBuffer::commit(std::size_t n) noexcept {
+  size_ += std::min(n, spare_size());
+}
+
+void SecureBuffer::truncate(std::size_t new_size) noexcept {
+  if (new_size >= size_) return;
+  platform::secure_zero(data_ + new_size, size_ - new_size);
+  size_ = new_size;
+}
+
+void SecureBuffer::clear() noexcept { truncate(0); }
+
+void SecureBuffer::release() noexcept {
+  if (data_ != nullptr) Arena::instance().deallocate(data_, capacity_);
+  data_ = nullptr;
+  size_ = capacity_ = 0;
+}
+
+}  // namespace sts
