@@ -52,8 +52,9 @@ struct RunOutput {
 // names the executable. `stats` is filled on every path (for the audit record).
 Result<RunOutput> run_backend(const RunOptions& options, RunStats& stats);
 
-// The environment block the child gets (SPEC 4), as NAME=VALUE strings. Shared by both
-// platforms' spawns and tested directly.
+// The environment block the child gets (SPEC 4), as NAME=VALUE strings, built before any fork.
+// Platform-specific (POSIX: PATH=/usr/bin:/bin unless allow-listed; Windows: SystemRoot,
+// SystemDrive, TEMP, TMP, a system PATH), implemented beside run_backend and tested directly.
 std::vector<std::string> child_environment(const std::vector<std::string>& allow, const Environment& caller);
 
 }  // namespace sts

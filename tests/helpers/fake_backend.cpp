@@ -1,0 +1,2 @@
+// PLACEHOLDER until the fake backend lands.
+int main() { return 1; }
