@@ -27,8 +27,12 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <thread>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -80,6 +84,8 @@ class Resolver {
                                     const std::function<void(std::string_view handle, std::string_view value)>& fn);
   // Re-fetches every cached handle in one run; reports changed handle names.
   Result<RefreshReport> refresh();
+  // With secret_refresh_interval > 0 the constructor starts a background thread that calls
+  // refresh() every interval and logs changed handle names at info level; the destructor stops it.
   // Zeroes and drops every cached value.
   void clear();
   // Backend runs so far, for tests and benchmarks.
@@ -87,9 +93,17 @@ class Resolver {
   const BackendConfig& config() const { return config_; }
 
  private:
+  Result<ResolveReport> lookup(const std::vector<HandleUse>& uses);
+  void refresh_loop();
+
   BackendConfig config_;
   Result<std::unique_ptr<Fetcher>> fetcher_;
   std::unique_ptr<SecretCache> cache_;
+  std::atomic<std::size_t> runs_{0};
+  std::mutex refresh_mu_;
+  std::condition_variable refresh_cv_;
+  bool stopping_ = false;
+  std::thread refresher_;
 };
 
 }  // namespace sts
