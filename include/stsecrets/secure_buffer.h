@@ -33,8 +33,9 @@ class SecureBuffer {
 
   void append(std::string_view bytes);
   void push_back(char c) { append(std::string_view(&c, 1)); }
-  // Makes room for n more bytes; spare() then points at them. Growth copies into new arena
-  // storage and zeroes the old block.
+  // Makes the total capacity at least `capacity` bytes (like std::string::reserve, not "n
+  // more"); spare()/spare_size() then describe the room after size(). Growth copies into new
+  // arena storage and zeroes the old block.
   void reserve(std::size_t capacity);
   char* spare() noexcept { return data_ + size_; }
   std::size_t spare_size() const noexcept { return capacity_ - size_; }

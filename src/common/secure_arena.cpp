@@ -43,29 +43,43 @@ class Arena {
   }
 
   char* allocate(std::size_t n) {
+    if (n > (std::size_t{1} << 40)) throw std::bad_alloc();  // also keeps round_up from overflowing
     n = round_up(std::max<std::size_t>(n, 1), kUnit);
-    std::lock_guard<std::mutex> lock(mu_);
-    for (auto& c : chunks_) {
-      if (char* p = take(c, n)) return p;
+    std::string warning;
+    char* p = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto& c : chunks_) {
+        if ((p = take(c, n)) != nullptr) return p;
+      }
+      std::size_t want = std::max(round_up(n, platform::page_size()), next_chunk_);
+      platform::LockedRegion r = platform::map_locked(want);
+      if (r.base == nullptr) throw std::bad_alloc();
+      if (!r.locked) {
+        if (!warned_) {
+          warned_ = true;
+          warning = "secure memory could not be locked (" + std::to_string(r.size) + " bytes refused, errno " +
+                    std::to_string(r.lock_error) +
+                    "): secrets may be swapped to disk; raise RLIMIT_MEMLOCK (ulimit -l) to restore protection";
+        }
+        degraded_ = true;
+      }
+      next_chunk_ = std::min<std::size_t>(next_chunk_ * 2, 64u << 20);
+      Chunk c;
+      c.region = r;
+      c.free.emplace(0, r.size);
+      chunks_.push_back(std::move(c));
+      p = take(chunks_.back(), n);
     }
-    std::size_t want = std::max(round_up(n, platform::page_size()), next_chunk_);
-    platform::LockedRegion r = platform::map_locked(want);
-    if (r.base == nullptr) throw std::bad_alloc();
-    if (!r.locked && !warned_) {
-      warned_ = true;
-      degraded_ = true;
-      log::warn("secure memory could not be locked (" + std::to_string(r.size) +
-                " bytes refused, errno " + std::to_string(r.lock_error) +
-                "): secrets may be swapped to disk; raise RLIMIT_MEMLOCK (ulimit -l) to restore protection");
-    } else if (!r.locked) {
-      degraded_ = true;
+    // Logged after the lock is gone: the log sink scrubs through the caches, whose locks may be
+    // held by a thread that is waiting for this arena (lock order cache -> arena only).
+    if (!warning.empty()) {
+      try {
+        log::warn(warning);
+      } catch (...) {
+        // The allocation succeeded; a lost warning must not leak the block.
+      }
     }
-    next_chunk_ = std::min<std::size_t>(next_chunk_ * 2, 64u << 20);
-    Chunk c;
-    c.region = r;
-    c.free.emplace(0, r.size);
-    chunks_.push_back(std::move(c));
-    char* p = take(chunks_.back(), n);
     return p;
   }
 
