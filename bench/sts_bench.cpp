@@ -1,0 +1,743 @@
+// sts_bench: the benchmark harness of issue 7. It runs six measurements and prints one markdown
+// table (the one bench/README.md holds). Every figure that has a target is a ratio against a
+// baseline measured in the same run, on the same backend, interleaved sample by sample, so a
+// busy machine slows both sides alike. Medians are reported; never a timed assertion anywhere.
+//
+//   sts_bench                       run everything, print the table
+//   sts_bench --only 1,2            run some sections
+//   sts_bench --quick               fewer iterations (smoke test)
+//   sts_bench --profile overhead|scale10k|cachehit  loop one case (for valgrind --tool=callgrind)
+//   sts_bench --child-memory 10k|1mib BACKEND SHA  (internal: one memory measurement per process)
+//
+// Backends are copied into a fresh mkdtemp() directory under /tmp (0700, owned by the caller),
+// mode 0700, so they pass the SPEC 5 checks; the SHA-256 pin is set for every run.
+#include "stsecrets/stsecrets.h"
+
+#include <openssl/evp.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#ifndef STS_BENCH_BACKEND
+#error "STS_BENCH_BACKEND (path of the compiled bench_backend) must be defined by the build"
+#endif
+
+extern char** environ;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
+
+struct Dist {
+  double median = 0, min = 0, max = 0;
+};
+
+Dist dist(std::vector<double> v) {
+  Dist d;
+  if (v.empty()) return d;
+  std::sort(v.begin(), v.end());
+  std::size_t n = v.size();
+  d.median = n % 2 != 0 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  d.min = v.front();
+  d.max = v.back();
+  return d;
+}
+
+std::string fmt(const char* f, double x) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, x);
+  return buf;
+}
+
+// "812 µs", "3.41 ms", "1.20 s"
+std::string fmt_time(double us) {
+  if (us < 1000) return fmt("%.0f µs", us);
+  if (us < 1e6) return fmt("%.2f ms", us / 1000);
+  return fmt("%.2f s", us / 1e6);
+}
+
+std::string fmt_bytes(double b) {
+  if (b < 1024) return fmt("%.0f B", b);
+  if (b < 1024 * 1024) return fmt("%.1f KiB", b / 1024);
+  return fmt("%.2f MiB", b / (1024 * 1024));
+}
+
+// The backend directory, removed on every exit path (die() included).
+std::vector<std::string> g_cleanup_files;
+std::string g_cleanup_dir;
+
+void cleanup() {
+  for (const auto& f : g_cleanup_files) ::unlink(f.c_str());
+  if (!g_cleanup_dir.empty()) ::rmdir(g_cleanup_dir.c_str());
+  g_cleanup_files.clear();
+  g_cleanup_dir.clear();
+}
+
+[[noreturn]] void die(const std::string& what) {
+  std::cerr << "sts_bench: " << what << "\n";
+  cleanup();
+  std::_Exit(1);
+}
+
+void progress(const std::string& line) { std::cerr << "[bench] " << line << "\n" << std::flush; }
+
+// ---- files and the backend directory --------------------------------------------------------
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) die("cannot read " + path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void write_file(const std::string& path, const std::string& bytes, mode_t mode) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+  if (fd < 0) die("cannot create " + path + ": " + std::strerror(errno));
+  std::string_view s = bytes;
+  while (!s.empty()) {
+    ssize_t n = ::write(fd, s.data(), s.size());
+    if (n < 0) die("cannot write " + path + ": " + std::strerror(errno));
+    s.remove_prefix(static_cast<std::size_t>(n));
+  }
+  if (::fchmod(fd, mode) != 0) die("cannot chmod " + path);
+  ::close(fd);
+}
+
+std::string sha256_hex(const std::string& bytes) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr) != 1) die("EVP_Digest failed");
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    out += hex[md[i] >> 4];
+    out += hex[md[i] & 15];
+  }
+  return out;
+}
+
+struct Backend {
+  std::string name;    // for the table
+  std::string path;
+  std::string sha256;
+};
+
+constexpr const char* kShBackend = R"(#!/bin/sh
+# protocol 1.0 backend in POSIX sh: answers "v-<handle>" for each handle (no escapes in handles)
+req=$(cat)
+list=${req#*\[}
+list=${list%%\]*}
+out='{'
+sep=''
+IFS=','
+for h in $list; do
+  h=${h#*\"}
+  h=${h%\"*}
+  out="$out$sep\"$h\":{\"value\":\"v-$h\"}"
+  sep=','
+done
+printf '%s}' "$out"
+)";
+
+constexpr const char* kPyBackend = R"(#!/usr/bin/python3
+# protocol 1.0 backend in Python: answers "v-<handle>" for each handle
+import json, sys
+req = json.load(sys.stdin)
+json.dump({h: {"value": "v-" + h} for h in req["secrets"]}, sys.stdout)
+)";
+
+class Workspace {
+ public:
+  Workspace() {
+    char tmpl[] = "/tmp/sts-bench-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) die(std::string("mkdtemp: ") + std::strerror(errno));
+    g_cleanup_dir = tmpl;
+    ::chmod(tmpl, 0700);
+    compiled = add("compiled", "bench_backend", read_file(STS_BENCH_BACKEND));
+    sh = add("sh", "backend.sh", kShBackend);
+    python = add("python3", "backend.py", kPyBackend);
+  }
+  ~Workspace() { cleanup(); }
+  Workspace(const Workspace&) = delete;
+  Workspace& operator=(const Workspace&) = delete;
+
+  Backend compiled, sh, python;
+
+ private:
+  Backend add(const std::string& name, const std::string& file, const std::string& bytes) {
+    std::string path = g_cleanup_dir + "/" + file;
+    g_cleanup_files.push_back(path);
+    write_file(path, bytes, 0700);
+    return {name, path, sha256_hex(bytes)};
+  }
+};
+
+// ---- the baseline: a bare posix_spawn + pipes + waitpid --------------------------------------
+
+// Runs `path args...` with `request` on stdin (PATH=/usr/bin:/bin as the library gives it),
+// reads stdout to EOF and reaps it. Poll-driven, so large requests and answers cannot deadlock.
+std::string bare_run(const std::string& path, const std::vector<std::string>& args, std::string_view request) {
+  int in[2], out[2];
+  if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) die("pipe2 failed");
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  std::vector<std::string> argv_s{path};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  char env0[] = "PATH=/usr/bin:/bin";
+  char* envp[] = {env0, nullptr};
+  pid_t pid = 0;
+  int rc = ::posix_spawn(&pid, path.c_str(), &fa, nullptr, argv.data(), envp);
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(in[0]);
+  ::close(out[1]);
+  if (rc != 0) die("posix_spawn " + path + ": " + std::strerror(rc));
+  std::string result;
+  char buf[65536];
+  int wfd = in[1];
+  std::size_t written = 0;
+  if (request.empty()) {
+    ::close(wfd);
+    wfd = -1;
+  }
+  for (;;) {
+    pollfd p[2] = {{out[0], POLLIN, 0}, {wfd, POLLOUT, 0}};
+    if (::poll(p, wfd >= 0 ? 2 : 1, -1) < 0) {
+      if (errno == EINTR) continue;
+      die("poll failed");
+    }
+    if (wfd >= 0 && (p[1].revents & (POLLOUT | POLLERR | POLLHUP)) != 0) {
+      ssize_t n = ::write(wfd, request.data() + written, request.size() - written);
+      if (n > 0) written += static_cast<std::size_t>(n);
+      if (n < 0 || written == request.size()) {
+        ::close(wfd);
+        wfd = -1;
+      }
+    }
+    if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+      ssize_t n = ::read(out[0], buf, sizeof buf);
+      if (n > 0) {
+        result.append(buf, static_cast<std::size_t>(n));
+      } else if (n == 0 || errno != EINTR) {
+        break;
+      }
+    }
+  }
+  if (wfd >= 0) ::close(wfd);
+  ::close(out[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) die("baseline backend " + path + " failed");
+  return result;
+}
+
+// ---- workloads ------------------------------------------------------------------------------
+
+std::string handle_name(std::size_t i) { return fmt("h%05.0f", static_cast<double>(i)); }
+
+// n_handles distinct handles spread evenly over n_files YAML texts, each a small agent check
+// config: a few plain keys and one instance map holding its handles.
+std::vector<std::string> make_texts(std::size_t n_handles, std::size_t n_files) {
+  std::vector<std::string> texts(n_files);
+  for (std::size_t f = 0; f < n_files; ++f) {
+    std::string& t = texts[f];
+    t += "init_config:\n  service: bench\ninstances:\n  - host: db-" + std::to_string(f) + ".example.com\n";
+    t += "    port: 5432\n    tags: [env:bench, team:perf]\n";
+    std::size_t first = f * n_handles / n_files, last = (f + 1) * n_handles / n_files;
+    for (std::size_t h = first; h < last; ++h) {
+      t += "    key_" + std::to_string(h) + ": ENC[" + handle_name(h) + "]\n";
+    }
+  }
+  return texts;
+}
+
+std::vector<sts::Document> load(const std::vector<std::string>& texts) {
+  std::vector<sts::Document> docs;
+  docs.reserve(texts.size());
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    docs.push_back({"conf.d/check" + std::to_string(i) + ".yaml", YAML::Load(texts[i])});
+  }
+  return docs;
+}
+
+std::vector<std::string> handles_sorted(std::size_t n) {
+  std::set<std::string> s;
+  for (std::size_t i = 0; i < n; ++i) s.insert(handle_name(i));
+  return {s.begin(), s.end()};
+}
+
+// The request the library sends (protocol.cpp: compact, "version" first, sorted handles).
+std::string request_for(const std::vector<std::string>& handles) {
+  std::string r = "{\"version\":\"1.0\",\"secrets\":[";
+  for (std::size_t i = 0; i < handles.size(); ++i) r += (i != 0 ? ",\"" : "\"") + handles[i] + "\"";
+  return r + "]}";
+}
+
+sts::BackendConfig config_for(const Backend& b, std::vector<std::string> args = {}) {
+  sts::BackendConfig cfg;
+  cfg.command = b.path;
+  cfg.sha256 = b.sha256;
+  cfg.arguments = std::move(args);
+  cfg.source = "bench";
+  return cfg;
+}
+
+// Resolves docs with a fresh Resolver; dies on any error (a benchmark of a failure is no figure).
+sts::ResolveReport must_resolve(sts::Resolver& r, std::vector<sts::Document>& docs, const std::string& what) {
+  auto rep = r.resolve(docs);
+  if (!rep) die(what + ": resolve failed: " + rep.error().message);
+  if (!rep->failures.empty()) die(what + ": " + std::to_string(rep->failures.size()) + " handles failed, first: " +
+                                  rep->failures.front().error.message);
+  return *rep;
+}
+
+// ---- the table ------------------------------------------------------------------------------
+
+struct Row {
+  std::string id, what, library, baseline, figure, target, verdict;
+};
+
+std::vector<Row> g_rows;
+bool g_quick = false;
+
+std::size_t iters(std::size_t full) { return g_quick ? std::max<std::size_t>(2, full / 10) : full; }
+
+void row(Row r) {
+  progress(r.id + " " + r.what + ": " + r.library + " vs " + r.baseline + " -> " + r.figure + " " + r.verdict);
+  g_rows.push_back(std::move(r));
+}
+
+std::string verdict(bool met) { return met ? "met" : "**missed**"; }
+
+void print_table() {
+  std::cout << "| # | measurement | library | baseline (same run) | figure | target | |\n";
+  std::cout << "|---|---|---:|---:|---:|---|---|\n";
+  for (const auto& r : g_rows) {
+    std::cout << "| " << r.id << " | " << r.what << " | " << r.library << " | " << r.baseline << " | " << r.figure
+              << " | " << r.target << " | " << r.verdict << " |\n";
+  }
+}
+
+// ---- 1. overhead ----------------------------------------------------------------------------
+
+void bench_overhead(const Workspace& ws) {
+  progress("1. overhead: one handle, library vs bare posix_spawn");
+  const sts::BackendConfig cfg = config_for(ws.compiled);
+  const std::string request = request_for({"h00000"});
+  const std::size_t n = iters(400), warm = 20;
+  std::vector<double> lib, bare;
+  for (std::size_t i = 0; i < n + warm; ++i) {
+    std::vector<sts::Document> docs{{"conf.d/one.yaml", YAML::Load("password: ENC[h00000]\n")}};
+    auto t0 = Clock::now();
+    {
+      sts::Resolver r(cfg);   // a fresh cache: the check, the SHA-256 pin and a run every time
+      must_resolve(r, docs, "overhead");
+    }
+    auto t1 = Clock::now();
+    std::string out = bare_run(ws.compiled.path, {}, request);
+    auto t2 = Clock::now();
+    if (docs[0].root["password"].as<std::string>() != "v-h00000" || out.empty()) die("overhead: wrong answer");
+    if (i < warm) continue;
+    lib.push_back(micros(t1 - t0));
+    bare.push_back(micros(t2 - t1));
+  }
+  Dist l = dist(lib), b = dist(bare);
+  double ratio = l.median / b.median;
+  row({"1", "overhead, 1 handle, compiled backend (median of " + std::to_string(n) + ")", fmt_time(l.median),
+       fmt_time(b.median), fmt("%.2fx", ratio) + fmt(" (+%.0f µs)", l.median - b.median), "<= 1.10x",
+       verdict(ratio <= 1.10)});
+}
+
+// ---- 2. batching ----------------------------------------------------------------------------
+
+void bench_batching(const Backend& backend, std::size_t reps, double target) {
+  progress("2. batching: 100 files x 5 handles, " + backend.name + " backend");
+  const sts::BackendConfig cfg = config_for(backend);
+  const auto texts = make_texts(500, 100);
+  std::vector<double> batched, per_file;
+  std::size_t runs_batched = 0, runs_per_file = 0;
+  for (std::size_t rep = 0; rep < reps + 1; ++rep) {
+    auto docs = load(texts);
+    std::vector<std::vector<sts::Document>> singles;
+    for (const auto& t : texts) singles.push_back(load({t}));
+    auto t0 = Clock::now();
+    {
+      sts::Resolver r(cfg);
+      must_resolve(r, docs, "batched");
+      runs_batched = r.backend_runs();
+    }
+    auto t1 = Clock::now();
+    {
+      sts::Resolver r(cfg);
+      for (auto& one : singles) {
+        must_resolve(r, one, "per-file");
+        r.clear();
+      }
+      runs_per_file = r.backend_runs();
+    }
+    auto t2 = Clock::now();
+    if (rep == 0) continue;  // warm-up
+    batched.push_back(micros(t1 - t0));
+    per_file.push_back(micros(t2 - t1));
+  }
+  Dist b = dist(batched), p = dist(per_file);
+  double speedup = p.median / b.median;
+  row({"2", "batching, 100 files x 5 handles, " + backend.name + " backend: 1 run vs 100 runs",
+       fmt_time(b.median) + " (" + std::to_string(runs_batched) + " run)",
+       fmt_time(p.median) + " (" + std::to_string(runs_per_file) + " runs)", fmt("%.1fx faster", speedup),
+       fmt(">= %.0fx", target), verdict(speedup >= target)});
+}
+
+// ---- 3. scaling -----------------------------------------------------------------------------
+
+double g_per_handle_1k = 0, g_per_handle_10k = 0;
+
+void bench_scaling(const Workspace& ws, std::size_t n_handles, std::size_t n_files, std::size_t reps) {
+  progress("3. scaling: " + std::to_string(n_handles) + " handles in " + std::to_string(n_files) + " files");
+  const sts::BackendConfig cfg = config_for(ws.compiled);
+  const auto texts = make_texts(n_handles, n_files);
+  const std::string request = request_for(handles_sorted(n_handles));
+  std::vector<double> lib, floor, parse;
+  std::size_t runs = 0;
+  for (std::size_t rep = 0; rep < reps + 1; ++rep) {
+    auto t0 = Clock::now();
+    {
+      auto docs = load(texts);
+      sts::Resolver r(cfg);
+      auto report = must_resolve(r, docs, "scaling");
+      runs = report.backend_runs;
+      if (report.handles != n_handles) die("scaling: found " + std::to_string(report.handles) + " handles");
+    }
+    auto t1 = Clock::now();
+    {
+      auto docs = load(texts);
+      auto t_parsed = Clock::now();
+      std::string out = bare_run(ws.compiled.path, {}, request);
+      if (out.size() < n_handles) die("scaling: short baseline answer");
+      if (rep != 0) parse.push_back(micros(t_parsed - t1));
+    }
+    auto t2 = Clock::now();
+    if (rep == 0) continue;
+    lib.push_back(micros(t1 - t0));
+    floor.push_back(micros(t2 - t1));
+  }
+  Dist l = dist(lib), f = dist(floor), p = dist(parse);
+  double ratio = l.median / f.median;
+  double per_handle = l.median / static_cast<double>(n_handles);
+  if (n_handles == 1000) g_per_handle_1k = per_handle;
+  if (n_handles == 10000) g_per_handle_10k = per_handle;
+  row({"3", "scaling, " + std::to_string(n_handles) + " handles / " + std::to_string(n_files) +
+                " files: load + resolve vs load + bare spawn (parse alone " + fmt_time(p.median) + ")",
+       fmt_time(l.median) + " (" + std::to_string(runs) + " run)", fmt_time(f.median),
+       fmt("%.2fx; ", ratio) + fmt("%.2f µs/handle", per_handle), "<= 1.5x", verdict(ratio <= 1.5)});
+}
+
+void scaling_growth() {
+  if (g_per_handle_1k <= 0 || g_per_handle_10k <= 0) return;
+  double g = g_per_handle_10k / g_per_handle_1k;
+  row({"3", "scaling growth: time per handle at 10,000 / at 1,000", fmt("%.2f µs", g_per_handle_10k),
+       fmt("%.2f µs", g_per_handle_1k), fmt("%.2fx", g), "<= 1.25x (linear)", verdict(g <= 1.25)});
+}
+
+// ---- 4. cache hits --------------------------------------------------------------------------
+
+void bench_cache_hits(const Workspace& ws) {
+  progress("4. cache hits");
+  const sts::BackendConfig cfg = config_for(ws.compiled);
+  const std::size_t n_handles = 10000, n_files = 1000, reps = iters(8);
+  const auto texts = make_texts(n_handles, n_files);
+  sts::Resolver r(cfg);
+  {
+    auto docs = load(texts);
+    must_resolve(r, docs, "cache warm-up");
+  }
+  const std::size_t runs_before = r.backend_runs();
+  std::vector<double> hit, parse;
+  std::size_t from_cache = 0;
+  for (std::size_t rep = 0; rep < reps + 1; ++rep) {
+    auto t0 = Clock::now();
+    {
+      auto docs = load(texts);
+      from_cache = must_resolve(r, docs, "cache hit").from_cache;
+    }
+    auto t1 = Clock::now();
+    { auto docs = load(texts); }
+    auto t2 = Clock::now();
+    if (rep == 0) continue;
+    hit.push_back(micros(t1 - t0));
+    parse.push_back(micros(t2 - t1));
+  }
+  const std::size_t runs = r.backend_runs() - runs_before;
+  Dist h = dist(hit), p = dist(parse);
+  double ratio = h.median / p.median;
+  row({"4", "cache hit, 10,000 handles / 1,000 files: load + resolve vs load alone (" + std::to_string(from_cache) +
+                " from cache)",
+       fmt_time(h.median) + " (" + std::to_string(runs) + " runs)", fmt_time(p.median), fmt("%.2fx", ratio),
+       "0 runs, close to parse (<= 1.5x)", verdict(runs == 0 && ratio <= 1.5)});
+
+  // Lookups per second on cached handles through Resolver::with_values, one handle per call.
+  std::vector<std::vector<std::string>> one(1000);
+  for (std::size_t i = 0; i < one.size(); ++i) one[i] = {handle_name(i * 10)};
+  auto lookups = [&](std::size_t threads) {
+    std::atomic<bool> stop{false};
+    std::atomic<std::size_t> total{0};
+    std::vector<std::thread> pool;
+    for (std::size_t t = 0; t < threads; ++t) {
+      pool.emplace_back([&, t] {
+        std::size_t count = 0, sink = 0;
+        auto fn = [&sink](std::string_view, std::string_view v) { sink += v.size(); };
+        for (std::size_t i = t * 37; !stop.load(std::memory_order_relaxed); ++i) {
+          auto rep = r.with_values(one[i % one.size()], fn);
+          if (!rep || rep->backend_runs != 0) die("with_values on a cached handle failed or ran the backend");
+          ++count;
+        }
+        if (sink == 0) die("with_values gave empty values");
+        total += count;
+      });
+    }
+    auto t0 = Clock::now();
+    std::this_thread::sleep_for(std::chrono::milliseconds(g_quick ? 200 : 1000));
+    stop = true;
+    for (auto& th : pool) th.join();
+    return static_cast<double>(total.load()) / (micros(Clock::now() - t0) / 1e6);
+  };
+  double one_thread = lookups(1), eight = lookups(8);
+  row({"4", "cached lookups/s, Resolver::with_values, 1 handle per call: 8 threads vs 1 (" +
+                std::to_string(std::thread::hardware_concurrency()) + " cores)",
+       fmt("%.0f /s", eight), fmt("%.0f /s", one_thread), fmt("%.2fx", eight / one_thread),
+       "report (no target)", "-"});
+}
+
+// ---- 5. memory (each in its own process: peak RSS is per process) ---------------------------
+
+struct ArenaPeak {
+  std::atomic<bool> stop{false};
+  std::atomic<std::size_t> locked{0}, mapped{0};
+  std::thread th;
+  ArenaPeak() {
+    th = std::thread([this] {
+      while (!stop.load()) {
+        auto s = sts::arena_stats();
+        if (s.locked_bytes > locked) locked = s.locked_bytes;
+        if (s.mapped_bytes > mapped) mapped = s.mapped_bytes;
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+      }
+    });
+  }
+  ~ArenaPeak() {
+    stop = true;
+    th.join();
+  }
+};
+
+long max_rss_kib() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss;
+}
+
+// Prints one line: rss_before_kib rss_peak_kib locked_after mapped_after in_use_after
+// locked_peak secret_bytes degraded
+int child_memory(const std::string& which, const std::string& path, const std::string& sha) {
+  Backend b{"compiled", path, sha};
+  std::size_t secret_bytes = 0;
+  long before = 0;
+  sts::ArenaStats after{};
+  std::size_t locked_peak = 0;
+  if (which == "10k") {
+    const auto texts = make_texts(10000, 1000);
+    auto docs = load(texts);
+    before = max_rss_kib();
+    sts::Resolver r(config_for(b));
+    {
+      ArenaPeak peak;
+      must_resolve(r, docs, "memory 10k");
+      locked_peak = peak.locked;
+    }
+    for (std::size_t i = 0; i < 10000; ++i) secret_bytes += 2 + handle_name(i).size();
+    after = sts::arena_stats();
+    locked_peak = std::max(locked_peak, after.locked_bytes);
+  } else {
+    const std::size_t value = 1048576 - 20;  // {"big":{"value":"..."}} is then exactly 1 MiB
+    sts::BackendConfig cfg = config_for(b, {"big", std::to_string(value)});
+    cfg.output_max_size = 2 * 1048576;
+    before = max_rss_kib();
+    sts::Resolver r(cfg);
+    {
+      ArenaPeak peak;
+      auto rep = r.with_values({"big"}, [&](std::string_view, std::string_view v) { secret_bytes += v.size(); });
+      if (!rep || !rep->failures.empty()) die("memory 1mib: " + (rep ? rep->failures.front().error.message : rep.error().message));
+      locked_peak = peak.locked;
+    }
+    after = sts::arena_stats();
+    locked_peak = std::max(locked_peak, after.locked_bytes);
+  }
+  std::cout << before << " " << max_rss_kib() << " " << after.locked_bytes << " " << after.mapped_bytes << " "
+            << after.in_use_bytes << " " << locked_peak << " " << secret_bytes << " " << (after.degraded ? 1 : 0)
+            << "\n";
+  return 0;
+}
+
+void bench_memory(const Workspace& ws) {
+  for (const std::string which : {"10k", "1mib"}) {
+    progress("5. memory: " + which);
+    // Re-exec ourselves (popen's shell would make /proc/self/exe the shell, so resolve it here).
+    char self[4096];
+    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) die("readlink /proc/self/exe");
+    self[n] = 0;
+    std::string cmd = std::string(self) + " --child-memory " + which + " " + ws.compiled.path + " " + ws.compiled.sha256;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    if (p == nullptr) die("popen");
+    long before = 0, peak = 0;
+    unsigned long long locked = 0, mapped = 0, in_use = 0, locked_peak = 0, secret = 0;
+    int degraded = 0;
+    int got = std::fscanf(p, "%ld %ld %llu %llu %llu %llu %llu %d", &before, &peak, &locked, &mapped, &in_use,
+                          &locked_peak, &secret, &degraded);
+    if (::pclose(p) != 0 || got != 8) die("memory child " + which + " failed");
+    const double sec = static_cast<double>(secret);
+    const double ratio = static_cast<double>(locked) / sec;
+    const std::string label = which == "10k" ? "10,000 handles / 1,000 files" : "one 1 MiB response";
+    row({"5", "memory, " + label + ": peak RSS (before resolve)",
+         fmt_bytes(static_cast<double>(peak) * 1024), fmt_bytes(static_cast<double>(before) * 1024),
+         "+" + fmt_bytes(static_cast<double>(peak - before) * 1024), "report", "-"});
+    row({"5",
+         "memory, " + label + ": locked bytes after vs secret bytes held (in use " +
+             fmt_bytes(static_cast<double>(in_use)) + ", peak locked " + fmt_bytes(static_cast<double>(locked_peak)) +
+             (degraded != 0 ? ", DEGRADED" : "") + ")",
+         fmt_bytes(static_cast<double>(locked)), fmt_bytes(sec), fmt("%.2fx", ratio), "<= 2x",
+         verdict(ratio <= 2.0)});
+  }
+}
+
+// ---- 6. timeout precision -------------------------------------------------------------------
+
+void bench_timeout(const Workspace& ws, const std::string& mode, std::size_t n) {
+  progress("6. timeout: " + mode + " x" + std::to_string(n));
+  sts::BackendConfig cfg = config_for(ws.compiled, {mode});
+  cfg.timeout = std::chrono::milliseconds(1000);
+  std::vector<double> late;
+  std::string codes;
+  for (std::size_t i = 0; i < n; ++i) {
+    sts::Resolver r(cfg);
+    auto t0 = Clock::now();
+    auto rep = r.with_values({"h00000"}, [](std::string_view, std::string_view) {});
+    auto t1 = Clock::now();
+    std::string code = rep ? "ok" : sts::code_name(rep.error().code);
+    if (codes.find(code) == std::string::npos) codes += (codes.empty() ? "" : ",") + code;
+    late.push_back(micros(t1 - t0) - 1e6);
+  }
+  Dist d = dist(late);
+  row({"6", "timeout 1 s, backend `" + mode + "`: call return - deadline, over " + std::to_string(n) + " (error: " +
+                codes + ")",
+       "median " + fmt_time(d.median), "max " + fmt_time(d.max), fmt("min %.0f µs", d.min),
+       "within 2 s (SPEC 4)", verdict(d.max < 2e6 && codes == "backend_timeout")});
+}
+
+// ---- profiling loops ------------------------------------------------------------------------
+
+int profile(const Workspace& ws, const std::string& what) {
+  const sts::BackendConfig cfg = config_for(ws.compiled);
+  if (what == "overhead") {
+    for (int i = 0; i < 200; ++i) {
+      std::vector<sts::Document> docs{{"one.yaml", YAML::Load("password: ENC[h00000]\n")}};
+      sts::Resolver r(cfg);
+      must_resolve(r, docs, "profile");
+    }
+  } else if (what == "scale10k") {
+    const auto texts = make_texts(10000, 1000);
+    auto docs = load(texts);
+    sts::Resolver r(cfg);
+    must_resolve(r, docs, "profile");
+  } else if (what == "cachehit") {
+    const auto texts = make_texts(10000, 1000);
+    sts::Resolver r(cfg);
+    for (int i = 0; i < 3; ++i) {
+      auto docs = load(texts);
+      must_resolve(r, docs, "profile");
+    }
+  } else {
+    die("unknown profile case " + what);
+  }
+  return 0;
+}
+
+bool wanted(const std::string& only, char section) { return only.empty() || only.find(section) != std::string::npos; }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);  // bare_run writes to backends that may exit early
+  sts::set_log_level(sts::LogLevel::error);
+  std::string only, prof;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--child-memory" && i + 3 < argc) return child_memory(argv[i + 1], argv[i + 2], argv[i + 3]);
+    if (a == "--quick") g_quick = true;
+    else if (a == "--only" && i + 1 < argc) only = argv[++i];
+    else if (a == "--profile" && i + 1 < argc) prof = argv[++i];
+    else die("usage: sts_bench [--quick] [--only 1,2,...] [--profile overhead|scale10k|cachehit]");
+  }
+  try {
+    Workspace ws;
+    if (!prof.empty()) return profile(ws, prof);
+    auto started = Clock::now();
+    if (wanted(only, '1')) bench_overhead(ws);
+    if (wanted(only, '2')) {
+      bench_batching(ws.compiled, iters(10), 20);
+      bench_batching(ws.sh, iters(4), 20);
+      bench_batching(ws.python, g_quick ? 1 : 2, 20);
+    }
+    if (wanted(only, '3')) {
+      bench_scaling(ws, 1, 1, iters(100));
+      bench_scaling(ws, 100, 100, iters(30));
+      bench_scaling(ws, 1000, 1000, iters(10));
+      bench_scaling(ws, 10000, 1000, iters(6));
+      scaling_growth();
+    }
+    if (wanted(only, '4')) bench_cache_hits(ws);
+    if (wanted(only, '5')) bench_memory(ws);
+    if (wanted(only, '6')) {
+      bench_timeout(ws, "hang", g_quick ? 3 : 20);
+      bench_timeout(ws, "hang-with-grandchild", g_quick ? 3 : 20);
+      bench_timeout(ws, "orphan-grandchild", g_quick ? 2 : 10);
+    }
+    progress(fmt("done in %.0f s", micros(Clock::now() - started) / 1e6));
+    print_table();
+  } catch (const std::exception& e) {
+    die(std::string("exception: ") + e.what());
+  }
+  return 0;
+}
