@@ -1,0 +1,447 @@
+// The zeroizing single-flight cache (secret_cache.h, SPEC 6) and the residue proof.
+#include "common/secret_cache.h"
+#include "stsecrets/secure_buffer.h"
+#include "support/test_support.h"
+
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <functional>
+#include <map>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+namespace {
+
+// A Fetcher that counts its runs. Values are kept in SecureBuffers (or, for the residue test,
+// XOR-masked so the plain secret exists only where the code under test puts it).
+class FakeFetcher final : public sts::Fetcher {
+ public:
+  void set(const std::string& handle, std::string_view value) {
+    std::lock_guard<std::mutex> lock(mu_);
+    values_.insert_or_assign(handle, sts::SecureBuffer(value));
+  }
+  void set_masked(const std::string& handle, std::vector<unsigned char> masked) {
+    std::lock_guard<std::mutex> lock(mu_);
+    masked_.insert_or_assign(handle, std::move(masked));
+  }
+  void fail(const std::string& handle, std::string message) {
+    std::lock_guard<std::mutex> lock(mu_);
+    failures_.insert_or_assign(handle, sts::make_error(sts::Code::handle_backend_error, std::move(message)));
+  }
+  void fail_run(sts::Error e) {
+    std::lock_guard<std::mutex> lock(mu_);
+    run_error_ = std::move(e);
+  }
+  void throw_on_fetch() { throws_ = true; }
+  void add_unrequested(const std::string& handle) { unrequested_ = handle; }
+  // Called at the start of every fetch, outside the fetcher's lock.
+  std::function<void()> on_fetch;
+
+  sts::Result<sts::FetchResult> fetch(const std::vector<std::string>& handles) override {
+    calls_.fetch_add(1);
+    if (on_fetch) on_fetch();
+    if (throws_) throw std::runtime_error("fetcher exploded");
+    std::lock_guard<std::mutex> lock(mu_);
+    batches_.push_back(handles);
+    if (run_error_) return *run_error_;
+    sts::FetchResult r;
+    for (const auto& h : handles) {
+      if (auto f = failures_.find(h); f != failures_.end()) {
+        r.failures.emplace(h, f->second);
+      } else if (auto v = values_.find(h); v != values_.end()) {
+        r.values.emplace(h, v->second.copy());
+      } else if (auto m = masked_.find(h); m != masked_.end()) {
+        sts::SecureBuffer b;
+        b.reserve(m->second.size());
+        for (unsigned char c : m->second) b.push_back(static_cast<char>(c ^ kMask));
+        r.values.emplace(h, std::move(b));
+      }
+    }
+    if (!unrequested_.empty()) r.values.emplace(unrequested_, sts::SecureBuffer("unrequested-value"));
+    return r;
+  }
+
+  int calls() const { return calls_.load(); }
+  std::vector<std::vector<std::string>> batches() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return batches_;
+  }
+
+  static constexpr unsigned char kMask = 0x5a;
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, sts::SecureBuffer, std::less<>> values_;
+  std::map<std::string, std::vector<unsigned char>, std::less<>> masked_;
+  std::map<std::string, sts::Error, std::less<>> failures_;
+  std::optional<sts::Error> run_error_;
+  std::atomic<int> calls_{0};
+  std::atomic<bool> throws_{false};
+  std::vector<std::vector<std::string>> batches_;
+  std::string unrequested_;
+};
+
+// XOR-masks text at compile time in the test's source only: the binary holds the masked bytes,
+// the plain secret appears in memory only once decoded.
+std::vector<unsigned char> masked(std::string_view masked_literal_source) {
+  std::vector<unsigned char> out;
+  for (char c : masked_literal_source) out.push_back(static_cast<unsigned char>(c) ^ FakeFetcher::kMask);
+  return out;
+}
+
+// Decodes masked bytes into secure memory.
+sts::SecureBuffer unmask(const std::vector<unsigned char>& m) {
+  sts::SecureBuffer b;
+  b.reserve(m.size());
+  for (unsigned char c : m) b.push_back(static_cast<char>(c ^ FakeFetcher::kMask));
+  return b;
+}
+
+bool cached_equals(const sts::SecretCache& cache, std::string_view handle, std::string_view expected) {
+  bool equal = false;
+  bool found = cache.with_value(handle, [&](std::string_view v) { equal = sts::secure_equal(v, expected); });
+  return found && equal;
+}
+
+std::optional<std::string> peek(const void* p, std::size_t n) {
+  int fd = ::open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::string out(n, '\x55');
+  ssize_t got = ::pread(fd, out.data(), n, static_cast<off_t>(reinterpret_cast<std::uintptr_t>(p)));
+  ::close(fd);
+  if (got != static_cast<ssize_t>(n)) return std::nullopt;
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("cache: a miss is fetched once, a hit causes no fetch") {
+  FakeFetcher f;
+  f.set("db", "value-of-db");
+  sts::SecretCache cache;
+  auto first = cache.get_or_fetch({"db"}, f);
+  REQUIRE(first);
+  CHECK(first->from_cache == 0);
+  CHECK(first->backend_runs == 1);
+  CHECK(first->failures.empty());
+  CHECK(f.calls() == 1);
+  auto second = cache.get_or_fetch({"db"}, f);
+  REQUIRE(second);
+  CHECK(second->from_cache == 1);
+  CHECK(second->backend_runs == 0);
+  CHECK(f.calls() == 1);
+  CHECK(cache.contains("db"));
+  CHECK(cache.size() == 1);
+  CHECK(cached_equals(cache, "db", "value-of-db"));
+  CHECK_FALSE(cache.with_value("other", [](std::string_view) {}));
+}
+
+TEST_CASE("cache: all misses of one call are fetched in one sorted, de-duplicated run") {
+  FakeFetcher f;
+  f.set("a", "value-a");
+  f.set("b", "value-b");
+  f.set("c", "value-c");
+  sts::SecretCache cache;
+  REQUIRE(cache.get_or_fetch({"a"}, f));
+  auto r = cache.get_or_fetch({"c", "a", "b", "c"}, f);
+  REQUIRE(r);
+  CHECK(r->from_cache == 1);
+  CHECK(r->backend_runs == 1);
+  REQUIRE(f.calls() == 2);
+  CHECK(f.batches()[1] == std::vector<std::string>{"b", "c"});
+}
+
+TEST_CASE("cache: single flight, 8 threads missing the same handles cause one fetch") {
+  constexpr int kThreads = 8;
+  FakeFetcher f;
+  f.set("shared-1", "value-shared-1");
+  f.set("shared-2", "value-shared-2");
+  std::atomic<int> arrived{0};
+  f.on_fetch = [&] {
+    // Hold the flight open until every thread has called get_or_fetch, then ~50 ms more.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (arrived.load() < kThreads && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  };
+  sts::SecretCache cache;
+  std::atomic<int> ok{0};
+  std::atomic<int> runs{0};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&] {
+      arrived.fetch_add(1);
+      auto r = cache.get_or_fetch({"shared-1", "shared-2"}, f);
+      if (r) {
+        ok.fetch_add(1);
+        runs.fetch_add(static_cast<int>(r->backend_runs));
+        failures.fetch_add(static_cast<int>(r->failures.size()));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(f.calls() == 1);
+  CHECK(ok.load() == kThreads);
+  CHECK(runs.load() == 1);
+  CHECK(failures.load() == 0);
+  CHECK(cached_equals(cache, "shared-1", "value-shared-1"));
+  CHECK(cached_equals(cache, "shared-2", "value-shared-2"));
+}
+
+TEST_CASE("cache: a thread waiting on another's flight only fetches what is not in flight") {
+  FakeFetcher f;
+  f.set("slow", "value-slow");
+  f.set("own", "value-own");
+  std::atomic<bool> first_in{false};
+  std::atomic<bool> release{false};
+  f.on_fetch = [&] {
+    if (!first_in.exchange(true)) {
+      while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  };
+  sts::SecretCache cache;
+  std::thread t1([&] { (void)cache.get_or_fetch({"slow"}, f); });
+  while (!first_in.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::thread t2([&] {
+    auto r = cache.get_or_fetch({"own", "slow"}, f);
+    CHECK(r);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  release = true;
+  t1.join();
+  t2.join();
+  REQUIRE(f.calls() == 2);
+  auto batches = f.batches();
+  std::sort(batches.begin(), batches.end());
+  CHECK(batches == std::vector<std::vector<std::string>>{{"own"}, {"slow"}});
+  CHECK(cache.size() == 2);
+}
+
+TEST_CASE("cache: another thread's whole-run error is a per-handle failure for the waiters") {
+  constexpr int kThreads = 4;
+  FakeFetcher f;
+  f.fail_run(sts::make_error(sts::Code::backend_timeout, "the backend ran past secret_backend_timeout (5s)"));
+  std::atomic<int> arrived{0};
+  f.on_fetch = [&] {
+    while (arrived.load() < kThreads) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  };
+  sts::SecretCache cache;
+  std::atomic<int> whole{0};
+  std::atomic<int> per_handle{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&] {
+      arrived.fetch_add(1);
+      auto r = cache.get_or_fetch({"h"}, f);
+      if (!r) {
+        if (r.error().code == sts::Code::backend_timeout) whole.fetch_add(1);
+      } else if (r->failures.size() == 1 && r->failures.begin()->first == "h" &&
+                 r->failures.begin()->second.code == sts::Code::backend_timeout &&
+                 r->failures.begin()->second.message.find("secret_backend_timeout") != std::string::npos) {
+        per_handle.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(f.calls() == 1);
+  CHECK(whole.load() == 1);
+  CHECK(per_handle.load() == kThreads - 1);
+  CHECK(cache.size() == 0);
+}
+
+TEST_CASE("cache: per-handle failures are reported and the other handles stay usable") {
+  FakeFetcher f;
+  f.set("good", "value-good");
+  f.fail("bad", "vault says: permission denied for bad");
+  sts::SecretCache cache;
+  auto r = cache.get_or_fetch({"good", "bad", "ghost"}, f);
+  REQUIRE(r);
+  CHECK(r->backend_runs == 1);
+  REQUIRE(r->failures.size() == 2);
+  CHECK(r->failures.at("bad").code == sts::Code::handle_backend_error);
+  CHECK(r->failures.at("bad").message.find("permission denied") != std::string::npos);
+  CHECK(r->failures.at("ghost").code == sts::Code::handle_missing);
+  CHECK(r->failures.at("ghost").message.find("'ghost'") != std::string::npos);
+  CHECK(cache.contains("good"));
+  CHECK_FALSE(cache.contains("bad"));
+  CHECK_FALSE(cache.contains("ghost"));
+  // Failures are not cached: the next call asks again.
+  auto again = cache.get_or_fetch({"bad"}, f);
+  REQUIRE(again);
+  CHECK(f.calls() == 2);
+}
+
+TEST_CASE("cache: a whole-run error is returned and nothing stays in flight") {
+  FakeFetcher broken;
+  broken.fail_run(sts::make_error(sts::Code::spawn_failed, "failed to execute /opt/backend: Permission denied", 13));
+  sts::SecretCache cache;
+  auto r = cache.get_or_fetch({"x", "y"}, broken);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == sts::Code::spawn_failed);
+  CHECK(r.error().os_error == 13);
+  CHECK(r.error().message == "failed to execute /opt/backend: Permission denied");
+  CHECK(cache.size() == 0);
+  FakeFetcher working;
+  working.set("x", "value-x");
+  working.set("y", "value-y");
+  auto r2 = cache.get_or_fetch({"x", "y"}, working);
+  REQUIRE(r2);
+  CHECK(working.calls() == 1);
+  CHECK(r2->failures.empty());
+}
+
+TEST_CASE("cache: a throwing fetcher becomes Code::internal without its text") {
+  FakeFetcher f;
+  f.throw_on_fetch();
+  sts::SecretCache cache;
+  auto r = cache.get_or_fetch({"x"}, f);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == sts::Code::internal);
+  CHECK(r.error().message.find("exploded") == std::string::npos);
+  FakeFetcher working;
+  working.set("x", "value-x");
+  CHECK(cache.get_or_fetch({"x"}, working));
+}
+
+TEST_CASE("cache: values the caller did not ask for are never cached") {
+  FakeFetcher f;
+  f.set("asked", "value-asked");
+  f.add_unrequested("not-asked");
+  sts::SecretCache cache;
+  REQUIRE(cache.get_or_fetch({"asked"}, f));
+  CHECK(cache.contains("asked"));
+  CHECK_FALSE(cache.contains("not-asked"));
+  CHECK(cache.size() == 1);
+}
+
+TEST_CASE("cache: refresh re-fetches every cached handle in one run and reports changed names") {
+  FakeFetcher f;
+  f.set("a", "value-a-1");
+  f.set("b", "value-b-1");
+  f.set("c", "value-c-1");
+  sts::SecretCache cache;
+  REQUIRE(cache.get_or_fetch({"a", "b", "c"}, f));
+  f.set("b", "value-b-2");
+  auto r = cache.refresh(f);
+  REQUIRE(r);
+  CHECK(r->changed == std::vector<std::string>{"b"});
+  CHECK(r->failures.empty());
+  REQUIRE(f.calls() == 2);
+  CHECK(f.batches()[1] == std::vector<std::string>{"a", "b", "c"});
+  CHECK(cached_equals(cache, "b", "value-b-2"));
+  CHECK(cached_equals(cache, "a", "value-a-1"));
+
+  SECTION("nothing changed") {
+    auto again = cache.refresh(f);
+    REQUIRE(again);
+    CHECK(again->changed.empty());
+  }
+  SECTION("a per-handle failure keeps the old value") {
+    f.fail("c", "gone from the vault");
+    f.set("a", "value-a-longer-2");
+    auto again = cache.refresh(f);
+    REQUIRE(again);
+    CHECK(again->changed == std::vector<std::string>{"a"});
+    REQUIRE(again->failures.count("c") == 1);
+    CHECK(again->failures.at("c").code == sts::Code::handle_backend_error);
+    CHECK(cached_equals(cache, "c", "value-c-1"));
+    CHECK(cached_equals(cache, "a", "value-a-longer-2"));
+  }
+  SECTION("a whole-run error is returned and changes nothing") {
+    f.fail_run(sts::make_error(sts::Code::backend_exit, "the backend exited with status 3"));
+    f.set("a", "value-a-3");
+    auto again = cache.refresh(f);
+    REQUIRE_FALSE(again);
+    CHECK(again.error().code == sts::Code::backend_exit);
+    CHECK(cached_equals(cache, "a", "value-a-1"));
+  }
+}
+
+TEST_CASE("cache: refresh of an empty cache runs nothing") {
+  FakeFetcher f;
+  sts::SecretCache cache;
+  auto r = cache.refresh(f);
+  REQUIRE(r);
+  CHECK(r->changed.empty());
+  CHECK(f.calls() == 0);
+}
+
+TEST_CASE("cache: clear() zeroes every value and returns the storage") {
+  FakeFetcher f;
+  f.set("one", "value-one-0123456789");
+  f.set("two", "value-two-0123456789");
+  sts::SecretCache cache;
+  const auto base_in_use = sts::arena_stats().in_use_bytes;
+  sts::SecureBuffer pin("keep the first chunk mapped");
+  REQUIRE(cache.get_or_fetch({"one", "two"}, f));
+  const char* where = nullptr;
+  std::size_t len = 0;
+  REQUIRE(cache.with_value("one", [&](std::string_view v) { where = v.data(); len = v.size(); }));
+  cache.clear();
+  CHECK(cache.size() == 0);
+  CHECK_FALSE(cache.contains("one"));
+  auto bytes = peek(where, len);
+  const bool zeroed = !bytes || bytes->find_first_not_of('\0') == std::string::npos;
+  CHECK(zeroed);
+  CHECK(sts::arena_stats().in_use_bytes == base_in_use + 32);
+  // Still usable after clear.
+  REQUIRE(cache.get_or_fetch({"one"}, f));
+  CHECK(f.calls() == 2);
+}
+
+// The secrets for the residue tests. The binary holds only their XOR-masked bytes.
+namespace {
+std::vector<unsigned char> residue_secret(int which) {
+  // Built from pieces and masked again, so neither the plain text nor a contiguous masked copy
+  // is a literal of the binary.
+  std::string plain = std::string("zq7") + "R3s1du3" + (which == 0 ? "-Alpha" : "-Bravo") + "-k9Xw2";
+  std::vector<unsigned char> m = masked(plain);
+  sts::secure_zero(plain.data(), plain.size());
+  return m;
+}
+}  // namespace
+
+TEST_CASE("residue: after clear() no cached secret is left anywhere in process memory") {
+  std::vector<sts::SecureBuffer> needles;
+  {
+    FakeFetcher f;
+    f.set_masked("alpha", residue_secret(0));
+    f.set_masked("bravo", residue_secret(1));
+    sts::SecretCache cache;
+    REQUIRE(cache.get_or_fetch({"alpha", "bravo"}, f));
+    REQUIRE(cache.size() == 2);
+    needles.push_back(unmask(residue_secret(0)));
+    needles.push_back(unmask(residue_secret(1)));
+    // While cached, the scanner sees each value (at least the cache's copy).
+    for (const auto& n : needles) {
+      CHECK(sts::test::count_in_own_memory(n.view(), n.data(), n.size()) >= 1);
+    }
+    cache.clear();
+    for (const auto& n : needles) {
+      const std::size_t found = sts::test::count_in_own_memory(n.view(), n.data(), n.size());
+      CHECK(found == 0);
+    }
+  }
+}
+
+TEST_CASE("residue: the scanner finds a planted copy in ordinary heap memory") {
+  sts::SecureBuffer needle = unmask(residue_secret(0));
+  std::string planted(needle.view());  // plain heap, never zeroed by the library
+  const std::size_t found = sts::test::count_in_own_memory(needle.view(), needle.data(), needle.size());
+  CHECK(found >= 1);
+  sts::secure_zero(planted.data(), planted.size());
+  CHECK(sts::test::count_in_own_memory(needle.view(), needle.data(), needle.size()) == 0);
+}
