@@ -1,0 +1,123 @@
+// SPEC 5 (Windows) as a pure function of owner + DACL (acl_rules.h).
+#if !defined(_WIN32)
+#error "acl_rules.cpp is for Windows; CMake should have picked src/posix"
+#endif
+
+#include "windows/acl_rules.h"
+
+namespace sts::win {
+namespace {
+
+bool is_trusted(std::string_view sid, std::string_view user_sid) {
+  return sid == kSidSystem || sid == kSidAdministrators || (!user_sid.empty() && sid == user_sid);
+}
+
+std::string quoted(std::string_view path) { return "\"" + std::string(path) + "\""; }
+
+class Evaluator {
+ public:
+  Evaluator(std::string_view user_sid, ObjectKind kind, std::string_view path)
+      : user_(user_sid), kind_(kind), path_(path),
+        what_(kind == ObjectKind::file ? "backend " + std::string(path) : "folder " + std::string(path)),
+        prefix_(kind == ObjectKind::file ? "" : "folder " + std::string(path) + ": ") {}
+
+  void add(const std::string& name, bool ok, const std::string& detail, const std::string& fix,
+           const std::string& message) {
+    verdict_.rules.push_back(CheckRule{prefix_ + name, ok, detail, ok ? std::string() : fix});
+    if (!ok && !verdict_.failure) verdict_.failure = message + ": run " + fix;
+  }
+
+  AclVerdict run(const SecurityInfo& info) {
+    const bool folder = kind_ == ObjectKind::folder;
+    const std::string user_name = user_.empty() ? std::string("the current user") : account_text(user_);
+    const std::string trusted_names = "SYSTEM, Administrators and " + user_name;
+
+    // Owner.
+    bool owner_ok = is_trusted(info.owner_sid, user_) || (folder && info.owner_sid == kSidTrustedInstaller);
+    std::string owner = info.owner_sid.empty() ? std::string("nobody") : account_text(info.owner_sid);
+    add("owner", owner_ok, owner, "icacls " + quoted(path_) + " /setowner *" + user_,
+        what_ + " is owned by " + owner + ", not by SYSTEM, Administrators or " + user_name);
+
+    // NULL DACL: everyone has every right.
+    if (info.null_dacl) {
+      std::string fix = "icacls " + quoted(path_) + " /inheritance:r /grant:r *S-1-5-18:(F) *S-1-5-32-544:(F) *" + user_ +
+                        (folder ? ":(F)" : ":(RX)");
+      add("dacl", false, "NULL DACL (everyone has full control)", fix,
+          what_ + " has a NULL DACL, so everyone has full control");
+      return std::move(verdict_);
+    }
+    add("dacl", true, std::to_string(info.aces.size()) + " entries", "", "");
+
+    bool user_can_execute = false;
+    for (const AceInfo& ace : info.aces) {
+      if (ace.inherit_only()) continue;  // applies to children only
+      const std::string who = ace.sid.empty() ? std::string("an entry without a SID") : account_text(ace.sid);
+      const std::string rights = rights_in_words(ace.mask, folder);
+      const std::string inh = ace.inherited() ? " (inherited)" : "";
+      // /inheritance:d first turns inherited entries into explicit copies that /remove can drop.
+      const std::string detach = ace.inherited() ? " /inheritance:d" : "";
+      if (!ace.allow() && !ace.deny()) {
+        add("entry " + who, false, "entry of type " + std::to_string(ace.type), 
+            "icacls " + quoted(path_) + detach + " /remove *" + (ace.sid.empty() ? std::string("<SID>") : ace.sid),
+            what_ + " has an entry of unsupported type " + std::to_string(ace.type) + " for " + who + inh);
+        continue;
+      }
+      const bool trusted = is_trusted(ace.sid, user_);
+      if (ace.deny()) {
+        add("deny " + who, !trusted, "deny " + rights + inh,
+            "icacls " + quoted(path_) + detach + " /remove:d *" + ace.sid,
+            what_ + " has a deny entry for " + who + " (" + rights + ")" + inh +
+                "; SYSTEM, Administrators and the current user must not be denied");
+        continue;
+      }
+      if (!ace.sid.empty() && ace.sid == user_ &&
+          (ace.mask & (FILE_EXECUTE | GENERIC_EXECUTE | GENERIC_ALL)) != 0) {
+        user_can_execute = true;
+      }
+      if (trusted || (folder && ace.sid == kSidTrustedInstaller)) {
+        add("allow " + who, true, rights + inh, "", "");
+        continue;
+      }
+      if (!folder) {
+        add("allow " + who, false, rights + inh,
+            "icacls " + quoted(path_) + detach + " /remove:g *" + ace.sid,
+            what_ + " allows " + who + " " + rights + inh + "; only " + trusted_names + " may have entries");
+        continue;
+      }
+      std::uint32_t bad = ace.mask & write_class_rights(kind_);
+      add("allow " + who, bad == 0, rights + inh,
+          "icacls " + quoted(path_) + detach + " /remove:g *" + ace.sid + " && icacls " + quoted(path_) +
+              " /grant *" + ace.sid + ":(RX)",
+          what_ + " lets " + who + " " + rights_in_words(bad, true) + inh +
+              ", so they could replace the backend");
+    }
+    if (!folder) {
+      add("execute", user_can_execute, user_can_execute ? user_name + " may execute" : user_name + " has no execute entry",
+          "icacls " + quoted(path_) + " /grant *" + user_ + ":(RX)",
+          what_ + " has no allow entry that lets " + user_name + " execute it");
+    }
+    return std::move(verdict_);
+  }
+
+ private:
+  std::string user_;
+  ObjectKind kind_;
+  std::string path_;
+  std::string what_;
+  std::string prefix_;
+  AclVerdict verdict_;
+};
+
+}  // namespace
+
+std::uint32_t write_class_rights(ObjectKind kind) noexcept {
+  std::uint32_t common = DELETE | WRITE_DAC | WRITE_OWNER | GENERIC_WRITE | GENERIC_ALL;
+  if (kind == ObjectKind::file) return common | FILE_WRITE_DATA | FILE_APPEND_DATA;
+  return common | FILE_ADD_FILE | FILE_DELETE_CHILD;
+}
+
+AclVerdict evaluate_acl(const SecurityInfo& info, std::string_view user_sid, ObjectKind kind, std::string_view path) {
+  return Evaluator(user_sid, kind, path).run(info);
+}
+
+}  // namespace sts::win

@@ -1,0 +1,56 @@
+// File: acl_rules.h
+//
+// The Windows rules of SPEC 5 as a pure function of an owner + DACL (security_descriptor.h), so
+// every rule can be tested with descriptors built from SDDL, including ones Wine cannot store
+// on a file (a foreign owner).
+//
+//   auto verdict = evaluate_acl(info, current_user_sid(), ObjectKind::file, "C:\\sts\\backend.exe");
+//   if (verdict.failure) return make_error(Code::exec_rejected, *verdict.failure);
+//
+// The file:
+//   - owner: SYSTEM, Administrators or the current user;
+//   - no NULL DACL; only allow and deny entries;
+//   - allow entries only for SYSTEM, Administrators and the current user (as the Datadog and
+//     StackState agents require), and the current user has one that grants execute;
+//   - no deny entry for any of those three.
+// Every folder above it:
+//   - owner: SYSTEM, Administrators, the current user or TrustedInstaller (which owns
+//     C:\Program Files and, on many installs, C:\);
+//   - no NULL DACL; only allow and deny entries; no deny entry for the three;
+//   - other principals may hold allow entries (Users read C:\ on every install) but no
+//     write-class right: add file, delete child, delete, change permissions, take ownership,
+//     generic write or generic all. "Add subfolder" alone is allowed: Authenticated Users hold
+//     it on C:\ by default and it cannot replace an existing child.
+// Entries marked inherit-only do not apply to the object itself and are skipped.
+//
+// Every failure names the account and its rights in words, and gives the icacls fix.
+// Thread-safety: pure function.
+#pragma once
+
+#if !defined(_WIN32)
+#error "acl_rules.h is for Windows; CMake should have picked src/posix"
+#endif
+
+#include "windows/security_descriptor.h"
+#include "stsecrets/check.h"
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sts::win {
+
+enum class ObjectKind { file, folder };
+
+struct AclVerdict {
+  std::vector<CheckRule> rules;        // every rule evaluated, in order
+  std::optional<std::string> failure;  // the first failing rule as a one-line message
+};
+
+AclVerdict evaluate_acl(const SecurityInfo& info, std::string_view user_sid, ObjectKind kind, std::string_view path);
+
+// Rights that let their holder replace or re-permission the object.
+std::uint32_t write_class_rights(ObjectKind kind) noexcept;
+
+}  // namespace sts::win

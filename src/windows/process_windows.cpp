@@ -1,0 +1,559 @@
+// The hardened backend run on Windows (SPEC 4, process.h).
+//
+// - What runs: lpApplicationName is the final path of the handle the check holds
+//   (GetFinalPathNameByHandleW); the check's handle (share read only) stays open until
+//   CreateProcessW has returned, so the file cannot be replaced in between. No PATH search,
+//   no shell, never a script (the check refuses them).
+// - What it inherits: bInheritHandles is TRUE but PROC_THREAD_ATTRIBUTE_HANDLE_LIST limits
+//   inheritance to the three pipe ends, which must themselves be inheritable.
+// - Environment: CREATE_UNICODE_ENVIRONMENT with the minimal block of child_environment().
+// - Containment: a job object with KILL_ON_JOB_CLOSE. See start_in_job() for how it is assigned.
+// - I/O: the parent's ends are overlapped named pipes served from this thread with one
+//   WaitForMultipleObjects loop, so stdin is written while stdout and stderr are read (no
+//   deadlock when both exceed the pipe buffer), caps are enforced as bytes arrive, and the
+//   deadline bounds the reads too: a grandchild holding stdout cannot block us, because at the
+//   deadline the whole job is terminated and pending I/O is cancelled.
+#if !defined(_WIN32)
+#error "process_windows.cpp is for Windows; CMake should have picked src/posix"
+#endif
+
+#include "common/process.h"
+
+#include "windows/scoped_handle.h"
+#include "windows/security_descriptor.h"
+#include "windows/wide_string.h"
+
+#include <windows.h>
+#include <bcrypt.h>
+#include <sddl.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sts {
+namespace {
+
+using win::ScopedHandle;
+using win::ScopedLocal;
+using Clock = std::chrono::steady_clock;
+
+constexpr DWORD kPipeBuffer = 64 * 1024;
+constexpr std::chrono::milliseconds kExitGrace{2000};
+
+std::string upper_ascii(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Quoting for CommandLineToArgvW / the MSVC runtime: backslashes are literal unless they precede
+// a quote; then each doubles, and the quote is escaped.
+void append_quoted(std::wstring& cmd, std::wstring_view arg) {
+  if (!arg.empty() && arg.find_first_of(L" \t\n\v\"") == std::wstring_view::npos) {
+    cmd += arg;
+    return;
+  }
+  cmd += L'"';
+  std::size_t backslashes = 0;
+  for (wchar_t c : arg) {
+    if (c == L'\\') {
+      ++backslashes;
+      continue;
+    }
+    if (c == L'"') {
+      cmd.append(backslashes * 2 + 1, L'\\');
+    } else {
+      cmd.append(backslashes, L'\\');
+    }
+    backslashes = 0;
+    cmd += c;
+  }
+  cmd.append(backslashes * 2, L'\\');
+  cmd += L'"';
+}
+
+Environment process_environment() {
+  Environment env;
+  wchar_t* block = ::GetEnvironmentStringsW();
+  if (block == nullptr) return env;
+  for (const wchar_t* p = block; *p != L'\0'; p += std::wcslen(p) + 1) {
+    std::wstring_view entry(p);
+    std::size_t eq = entry.find(L'=', 1);  // "=C:=C:\dir" entries start with '='; skip them
+    if (entry.front() == L'=' || eq == std::wstring_view::npos) continue;
+    env.emplace(win::to_utf8(entry.substr(0, eq)), win::to_utf8(entry.substr(eq + 1)));
+  }
+  ::FreeEnvironmentStringsW(block);
+  return env;
+}
+
+// Windows variable names are case-insensitive.
+const std::string* find_var(const Environment& env, std::string_view name) {
+  std::string want = upper_ascii(name);
+  for (const auto& [k, v] : env) {
+    if (upper_ascii(k) == want) return &v;
+  }
+  return nullptr;
+}
+
+std::string system_root() {
+  wchar_t buf[MAX_PATH];
+  UINT n = ::GetSystemWindowsDirectoryW(buf, MAX_PATH);
+  if (n == 0 || n >= MAX_PATH) return "C:\\Windows";
+  return win::to_utf8(std::wstring_view(buf, n));
+}
+
+std::string temp_dir() {
+  wchar_t buf[MAX_PATH + 1];
+  DWORD n = ::GetTempPathW(MAX_PATH + 1, buf);
+  if (n == 0 || n > MAX_PATH) return system_root() + "\\Temp";
+  std::wstring t(buf, n);
+  if (t.size() > 3 && t.back() == L'\\') t.pop_back();
+  return win::to_utf8(t);
+}
+
+std::string describe_exit(DWORD code) {
+  // NTSTATUS-style codes (0xC0000005 access violation, ...) read better in hex.
+  if (code >= 0xC0000000u) {
+    char hex[16];
+    std::snprintf(hex, sizeof hex, "0x%08lX", static_cast<unsigned long>(code));
+    return std::string("status ") + hex;
+  }
+  return "status " + std::to_string(code);
+}
+
+std::wstring random_suffix() {
+  unsigned char bytes[8] = {};
+  ::BCryptGenRandom(nullptr, bytes, sizeof bytes, BCRYPT_USE_SYSTEM_PREFERRED_RNG);
+  static constexpr wchar_t kHex[] = L"0123456789abcdef";
+  std::wstring out;
+  for (unsigned char b : bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
+}
+
+// One overlapped named pipe: our end (server, overlapped, not inheritable) and the child's end
+// (client, synchronous, inheritable: a handle in PROC_THREAD_ATTRIBUTE_HANDLE_LIST must be).
+struct PipePair {
+  ScopedHandle ours;
+  ScopedHandle theirs;
+};
+
+Result<PipePair> make_pipe(bool child_reads, const SECURITY_ATTRIBUTES* owner_only) {
+  static std::atomic<unsigned> counter{0};
+  std::wstring name = L"\\\\.\\pipe\\stsecrets-" + std::to_wstring(::GetCurrentProcessId()) + L"-" +
+                      std::to_wstring(counter++) + L"-" + random_suffix();
+  // One instance, first instance, local clients only, owner-only DACL: nobody else can connect
+  // before the child's end does (if someone did, opening the child's end fails and so does the run).
+  DWORD open_mode = (child_reads ? PIPE_ACCESS_OUTBOUND : PIPE_ACCESS_INBOUND) | FILE_FLAG_OVERLAPPED |
+                    FILE_FLAG_FIRST_PIPE_INSTANCE;
+  PipePair p;
+  p.ours.reset(::CreateNamedPipeW(name.c_str(), open_mode,
+                                  PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS, 1,
+                                  kPipeBuffer, kPipeBuffer, 0, const_cast<SECURITY_ATTRIBUTES*>(owner_only)));
+  if (!p.ours.valid()) {
+    DWORD e = ::GetLastError();
+    return make_error(Code::spawn_failed, "cannot create a pipe: " + win::system_message(e), static_cast<int>(e));
+  }
+  SECURITY_ATTRIBUTES inherit{sizeof(SECURITY_ATTRIBUTES), nullptr, TRUE};
+  p.theirs.reset(::CreateFileW(name.c_str(), child_reads ? GENERIC_READ : GENERIC_WRITE, 0, &inherit, OPEN_EXISTING,
+                               FILE_ATTRIBUTE_NORMAL, nullptr));
+  if (!p.theirs.valid()) {
+    DWORD e = ::GetLastError();
+    return make_error(Code::spawn_failed, "cannot open a pipe: " + win::system_message(e), static_cast<int>(e));
+  }
+  return p;
+}
+
+// Overlapped I/O state of one stream of ours.
+struct Stream {
+  ScopedHandle pipe;
+  ScopedHandle event{::CreateEventW(nullptr, TRUE, FALSE, nullptr)};
+  OVERLAPPED ov{};
+  bool pending = false;
+  bool open = true;
+
+  void cancel_and_wait() noexcept {
+    if (!pending) return;
+    ::CancelIoEx(pipe.get(), &ov);
+    DWORD n = 0;
+    ::GetOverlappedResult(pipe.get(), &ov, &n, TRUE);
+    pending = false;
+  }
+};
+
+class Run {
+ public:
+  Run(const RunOptions& options, RunStats& stats) : o_(options), stats_(stats) {}
+  ~Run() {
+    // Never leave I/O pending on buffers that are about to go, nor a process behind.
+    for (Stream* s : {&in_, &out_, &err_}) s->cancel_and_wait();
+    if (job_.valid()) ::TerminateJobObject(job_.get(), 1);
+  }
+
+  Result<RunOutput> run() {
+    started_ = Clock::now();
+    Result<RunOutput> r = run_inner();
+    stats_.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_);
+    return r;
+  }
+
+ private:
+  std::string name() const { return o_.executable->path(); }
+
+  Error spawn_error(const std::string& what, DWORD e) {
+    return make_error(Code::spawn_failed, "failed to execute " + name() + ": " + what + ": " + win::system_message(e),
+                      static_cast<int>(e));
+  }
+
+  Result<RunOutput> run_inner() {
+    if (o_.executable == nullptr || !o_.executable->valid()) {
+      return make_error(Code::internal, "run_backend called without a verified executable");
+    }
+    HANDLE held = reinterpret_cast<HANDLE>(o_.executable->native());
+    wchar_t buf[MAX_PATH * 4];
+    DWORD n = ::GetFinalPathNameByHandleW(held, buf, static_cast<DWORD>(std::size(buf)), FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
+    if (n == 0 || n >= std::size(buf)) return spawn_error("cannot get the path of the checked file", ::GetLastError());
+    std::wstring app(buf, n);
+    // "\\?\C:\..." -> "C:\..." when short enough: some loaders (and Wine) want a plain path.
+    if (app.rfind(L"\\\\?\\", 0) == 0 && app.size() > 6 && app[5] == L':' && app.size() - 4 < MAX_PATH) app = app.substr(4);
+
+    std::wstring cmd;
+    append_quoted(cmd, app);
+    for (const std::string& a : o_.arguments) {
+      if (a.find('\0') != std::string::npos) return make_error(Code::config_invalid, "an argument of " + name() + " contains a NUL byte");
+      cmd += L' ';
+      append_quoted(cmd, win::to_wide(a));
+    }
+
+    Environment own;
+    const Environment* caller = o_.caller_environment;
+    if (caller == nullptr) {
+      own = process_environment();
+      caller = &own;
+    }
+    std::wstring env_block;
+    for (const std::string& kv : child_environment(o_.environment_allow, *caller)) {
+      env_block += win::to_wide(kv);
+      env_block += L'\0';
+    }
+    env_block += L'\0';
+
+    // Our pipe ends: owner-only DACL.
+    ScopedLocal<void> sd;
+    SECURITY_ATTRIBUTES owner_only{sizeof(SECURITY_ATTRIBUTES), nullptr, FALSE};
+    std::wstring sddl = L"D:P(A;;GA;;;" + win::to_wide(win::current_user_sid()) + L")";
+    if (::ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl.c_str(), SDDL_REVISION_1, sd.out(), nullptr)) {
+      owner_only.lpSecurityDescriptor = sd.get();
+    }
+    auto in = make_pipe(true, &owner_only);
+    if (!in) return std::move(in).error();
+    auto out = make_pipe(false, &owner_only);
+    if (!out) return std::move(out).error();
+    auto err = make_pipe(false, &owner_only);
+    if (!err) return std::move(err).error();
+    in_.pipe = std::move(in->ours);
+    out_.pipe = std::move(out->ours);
+    err_.pipe = std::move(err->ours);
+
+    if (auto st = start_in_job(app, cmd, env_block, in->theirs.get(), out->theirs.get(), err->theirs.get()); !st) {
+      return std::move(st).error();
+    }
+    // The child has its copies; ours must go, or we would never see EOF.
+    in->theirs.reset();
+    out->theirs.reset();
+    err->theirs.reset();
+    return pump();
+  }
+
+  // Job assignment. Two ways avoid the window in which a child could start a grandchild outside
+  // the job (DESIGN pitfalls): PROC_THREAD_ATTRIBUTE_JOB_LIST (Windows 10 1607+; the process is
+  // born in the job) and CREATE_SUSPENDED followed by AssignProcessToJobObject before the first
+  // instruction runs. We do both: ask for the job list, always create suspended, and before
+  // resuming verify with IsProcessInJob, assigning it if the attribute was unsupported or
+  // ignored. So the child never runs outside the job on any Windows version, and under Wine
+  // (8.0 accepts the job-list attribute; assignment of a suspended process works too).
+  Status start_in_job(const std::wstring& app, std::wstring& cmd, std::wstring& env_block, HANDLE child_in,
+                      HANDLE child_out, HANDLE child_err) {
+    job_.reset(::CreateJobObjectW(nullptr, nullptr));
+    if (!job_.valid()) return spawn_error("cannot create a job object", ::GetLastError());
+    JOBOBJECT_EXTENDED_LIMIT_INFORMATION limits{};
+    // Kill the whole tree when the last job handle closes (ours: also when the caller dies).
+    limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE | JOB_OBJECT_LIMIT_DIE_ON_UNHANDLED_EXCEPTION;
+    if (!::SetInformationJobObject(job_.get(), JobObjectExtendedLimitInformation, &limits, sizeof limits)) {
+      return spawn_error("cannot configure the job object", ::GetLastError());
+    }
+
+    SIZE_T size = 0;
+    ::InitializeProcThreadAttributeList(nullptr, 2, 0, &size);
+    auto storage = std::make_unique<unsigned char[]>(size);
+    auto* attrs = reinterpret_cast<LPPROC_THREAD_ATTRIBUTE_LIST>(storage.get());
+    if (!::InitializeProcThreadAttributeList(attrs, 2, 0, &size)) return spawn_error("cannot build attributes", ::GetLastError());
+    struct Deleter {
+      LPPROC_THREAD_ATTRIBUTE_LIST a;
+      ~Deleter() { ::DeleteProcThreadAttributeList(a); }
+    } deleter{attrs};
+    HANDLE inherit[3] = {child_in, child_out, child_err};
+    if (!::UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, inherit, sizeof inherit, nullptr, nullptr)) {
+      return spawn_error("cannot restrict inherited handles", ::GetLastError());
+    }
+    HANDLE job = job_.get();
+    (void)::UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_JOB_LIST, &job, sizeof job, nullptr, nullptr);
+
+    STARTUPINFOEXW si{};
+    si.StartupInfo.cb = sizeof si;
+    si.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
+    si.StartupInfo.hStdInput = child_in;
+    si.StartupInfo.hStdOutput = child_out;
+    si.StartupInfo.hStdError = child_err;
+    si.lpAttributeList = attrs;
+    // The working folder is the backend's own (checked) folder, not the caller's.
+    std::wstring cwd = app.substr(0, app.find_last_of(L'\\'));
+    if (cwd.size() == 2) cwd += L'\\';
+    PROCESS_INFORMATION pi{};
+    DWORD flags = CREATE_SUSPENDED | CREATE_NO_WINDOW | CREATE_UNICODE_ENVIRONMENT | EXTENDED_STARTUPINFO_PRESENT;
+    if (!::CreateProcessW(app.c_str(), cmd.data(), nullptr, nullptr, TRUE, flags, env_block.data(), cwd.c_str(),
+                          &si.StartupInfo, &pi)) {
+      return spawn_error("CreateProcessW", ::GetLastError());
+    }
+    process_.reset(pi.hProcess);
+    ScopedHandle thread(pi.hThread);
+    BOOL in_job = FALSE;
+    if (!::IsProcessInJob(process_.get(), job_.get(), &in_job) || !in_job) {
+      if (!::AssignProcessToJobObject(job_.get(), process_.get())) {
+        DWORD e = ::GetLastError();
+        ::TerminateProcess(process_.get(), 1);
+        return spawn_error("cannot put it in a job object", e);
+      }
+    }
+    if (::ResumeThread(thread.get()) == static_cast<DWORD>(-1)) {
+      DWORD e = ::GetLastError();
+      ::TerminateJobObject(job_.get(), 1);
+      return spawn_error("cannot resume it", e);
+    }
+    return ok();
+  }
+
+  void start_read(Stream& s, SecureBuffer& scratch) {
+    if (!s.open || s.pending) return;
+    s.ov = OVERLAPPED{};
+    s.ov.hEvent = s.event.get();
+    ::ResetEvent(s.event.get());
+    if (!::ReadFile(s.pipe.get(), scratch.spare(),
+                    static_cast<DWORD>(kPipeBuffer), nullptr, &s.ov)) {
+      DWORD e = ::GetLastError();
+      if (e != ERROR_IO_PENDING) {
+        s.open = false;  // ERROR_BROKEN_PIPE: the writers are gone
+        return;
+      }
+    }
+    s.pending = true;  // completes through the event, also when ReadFile finished at once
+  }
+
+  void start_write() {
+    in_.ov = OVERLAPPED{};
+    in_.ov.hEvent = in_.event.get();
+    ::ResetEvent(in_.event.get());
+    std::string_view rest = o_.input.substr(written_);
+    DWORD chunk = static_cast<DWORD>(std::min<std::size_t>(rest.size(), 1u << 20));
+    if (!::WriteFile(in_.pipe.get(), rest.data(), chunk, nullptr, &in_.ov) && ::GetLastError() != ERROR_IO_PENDING) {
+      close_stdin();  // the child closed stdin early: not our error (SPEC 4)
+      return;
+    }
+    in_.pending = true;
+  }
+
+  void close_stdin() {
+    in_.pending = false;
+    in_.open = false;
+    in_.pipe.reset();
+  }
+
+  // Returns false when the cap was hit.
+  bool take(Stream& s, SecureBuffer& scratch, DWORD n, bool is_stdout, RunOutput& output) {
+    std::string_view bytes(scratch.spare(), n);
+    if (is_stdout) {
+      stats_.stdout_bytes += n;
+      if (stats_.stdout_bytes <= o_.output_max_size) output.out.append(bytes);
+    } else {
+      stats_.stderr_bytes += n;
+      SecureBuffer& tail = stats_.stderr_tail;
+      if (tail.size() + n > kStderrTailBytes) {
+        // Keep the last kStderrTailBytes: rebuild from the old tail's end plus the new bytes.
+        std::size_t keep_new = std::min<std::size_t>(n, kStderrTailBytes);
+        std::size_t keep_old = kStderrTailBytes - keep_new;
+        SecureBuffer fresh;
+        fresh.reserve(kStderrTailBytes);
+        if (keep_old > 0) fresh.append(tail.view().substr(tail.size() - std::min(keep_old, tail.size())));
+        fresh.append(bytes.substr(n - keep_new));
+        tail = std::move(fresh);
+      } else {
+        tail.append(bytes);
+      }
+    }
+    platform_zero(scratch, n);
+    (void)s;
+    std::size_t total = is_stdout ? stats_.stdout_bytes : stats_.stderr_bytes;
+    return total <= o_.output_max_size;
+  }
+
+  static void platform_zero(SecureBuffer& scratch, DWORD n) {
+    secure_zero(scratch.spare(), n);
+  }
+
+  Result<RunOutput> pump() {
+    RunOutput output;
+    // The pipe read buffers live in the locked arena and are zeroed after every read (SPEC 6).
+    SecureBuffer out_scratch;
+    SecureBuffer err_scratch;
+    out_scratch.reserve(kPipeBuffer);
+    err_scratch.reserve(kPipeBuffer);
+    const auto deadline = started_ + o_.timeout;
+
+    if (o_.input.empty()) {
+      close_stdin();
+    } else {
+      start_write();
+    }
+    start_read(out_, out_scratch);
+    start_read(err_, err_scratch);
+
+    bool exited = false;
+    bool over_cap = false;
+    bool over_cap_stdout = false;
+    while (true) {
+      if (exited && !out_.open && !err_.open) break;
+      HANDLE waits[4];
+      Stream* owners[4] = {};
+      DWORD count = 0;
+      if (!exited) waits[count++] = process_.get();
+      for (Stream* s : {&out_, &err_, &in_}) {
+        if (s->pending) {
+          owners[count] = s;
+          waits[count++] = s->event.get();
+        }
+      }
+      auto now = Clock::now();
+      if (now >= deadline || count == 0) break;
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1;
+      DWORD w = ::WaitForMultipleObjects(count, waits, FALSE, static_cast<DWORD>(left));
+      if (w == WAIT_TIMEOUT) break;
+      if (w >= WAIT_OBJECT_0 + count) {
+        DWORD e = ::GetLastError();
+        ::TerminateJobObject(job_.get(), 1);
+        return make_error(Code::internal, "waiting for " + name() + " failed: " + win::system_message(e), static_cast<int>(e));
+      }
+      DWORD i = w - WAIT_OBJECT_0;
+      if (owners[i] == nullptr) {
+        // The backend itself exited. Anything it left behind in the job (a daemonized
+        // grandchild still holding stdout) dies now; the pipes then drain to EOF.
+        exited = true;
+        ::TerminateJobObject(job_.get(), 0);
+        continue;
+      }
+      Stream& s = *owners[i];
+      DWORD n = 0;
+      BOOL done = ::GetOverlappedResult(s.pipe.get(), &s.ov, &n, FALSE);
+      s.pending = false;
+      if (&s == &in_) {
+        if (!done) {
+          close_stdin();
+          continue;
+        }
+        written_ += n;
+        if (written_ >= o_.input.size()) {
+          close_stdin();  // EOF for the backend
+        } else {
+          start_write();
+        }
+        continue;
+      }
+      const bool is_stdout = &s == &out_;
+      SecureBuffer& scratch = is_stdout ? out_scratch : err_scratch;
+      if (!done) {
+        s.open = false;  // ERROR_BROKEN_PIPE: EOF
+        continue;
+      }
+      if (!take(s, scratch, n, is_stdout, output)) {
+        over_cap = true;
+        over_cap_stdout = is_stdout;
+        break;
+      }
+      start_read(s, scratch);
+    }
+
+    if (over_cap || !exited) ::TerminateJobObject(job_.get(), 1);
+    for (Stream* s : {&in_, &out_, &err_}) s->cancel_and_wait();
+    if (!exited) ::WaitForSingleObject(process_.get(), static_cast<DWORD>(kExitGrace.count()));
+    DWORD code = 0;
+    ::GetExitCodeProcess(process_.get(), &code);
+
+    if (over_cap) {
+      return make_error(Code::output_too_large, "backend " + name() + " wrote more than " + std::to_string(o_.output_max_size) +
+                                                    " bytes to " + (over_cap_stdout ? "stdout" : "stderr") +
+                                                    " (secret_backend_output_max_size); it was killed");
+    }
+    if (!exited || (out_.open || err_.open)) {
+      return make_error(Code::backend_timeout, "backend " + name() + " ran past the timeout of " +
+                                                   std::to_string(o_.timeout.count()) +
+                                                   " ms (secret_backend_timeout); it and its child processes were killed");
+    }
+    stats_.exit_code = static_cast<int>(code);
+    if (code != 0) {
+      return make_error(Code::backend_exit, "backend " + name() + " exited with " + describe_exit(code));
+    }
+    return output;
+  }
+
+  const RunOptions& o_;
+  RunStats& stats_;
+  Clock::time_point started_;
+  ScopedHandle job_;
+  ScopedHandle process_;
+  Stream in_;
+  Stream out_;
+  Stream err_;
+  std::size_t written_ = 0;
+};
+
+}  // namespace
+
+std::vector<std::string> child_environment(const std::vector<std::string>& allow, const Environment& caller) {
+  // name (upper-case key) -> NAME=VALUE. System values come from the system, not from the
+  // caller's environment; the caller's allow-list may override them deliberately.
+  std::map<std::string, std::string> block;
+  const std::string root = system_root();
+  const std::string drive = root.size() >= 2 ? root.substr(0, 2) : std::string("C:");
+  auto put = [&](const std::string& n, const std::string& v) { block[upper_ascii(n)] = n + "=" + v; };
+  put("SystemRoot", root);
+  put("SystemDrive", drive);
+  const std::string* temp = find_var(caller, "TEMP");
+  const std::string* tmp = find_var(caller, "TMP");
+  std::string fallback = temp_dir();
+  put("TEMP", temp != nullptr ? *temp : fallback);
+  put("TMP", tmp != nullptr ? *tmp : (temp != nullptr ? *temp : fallback));
+  put("PATH", root + "\\system32;" + root + ";" + root + "\\System32\\Wbem");
+  for (const std::string& name : allow) {
+    if (name.empty() || name.find('=') != std::string::npos) continue;
+    if (const std::string* v = find_var(caller, name)) put(name, *v);
+  }
+  // CreateProcess wants the block sorted by upper-case name; the map already is.
+  std::vector<std::string> out;
+  out.reserve(block.size());
+  for (auto& [k, kv] : block) out.push_back(std::move(kv));
+  return out;
+}
+
+Result<RunOutput> run_backend(const RunOptions& options, RunStats& stats) {
+  stats = RunStats{};
+  return Run(options, stats).run();
+}
+
+}  // namespace sts
