@@ -1,0 +1,255 @@
+// `stsecrets handles` (scan only) and `stsecrets resolve` (one backend run for every document,
+// all-or-nothing output). Output rules are documented in help.cpp and docs/cli.md.
+#include "cli/commands.h"
+#include "cli/handle_report.h"
+#include "cli/inputs.h"
+#include "cli/output.h"
+#include "cli/render.h"
+
+#include "common/private_file.h"
+#include "stsecrets/handles.h"
+#include "stsecrets/resolver.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <set>
+#include <sys/stat.h>
+
+namespace sts::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// ---- handles ------------------------------------------------------------------------------
+
+constexpr OptionSpec kHandlesSpecs[] = {{"config", 0, true}, {"json", 0, false}, kLogLevelOption, kHelpOption};
+
+const char* kind_name(HandleUse::Kind k) { return k == HandleUse::Kind::env ? "env" : "yaml"; }
+
+std::string format_handles_text(const std::map<std::string, std::vector<HandleUse>>& grouped) {
+  std::string out;
+  for (const auto& [handle, uses] : grouped) {
+    out += handle + "\n";
+    for (const auto& u : uses) out += "    " + u.origin + ": " + u.key_path + "\n";
+  }
+  return out;
+}
+
+std::string format_handles_json(const std::map<std::string, std::vector<HandleUse>>& grouped) {
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const auto& [handle, uses] : grouped) {
+    nlohmann::ordered_json u = nlohmann::ordered_json::array();
+    for (const auto& use : uses) {
+      u.push_back({{"origin", use.origin}, {"key_path", use.key_path}, {"kind", kind_name(use.kind)}});
+    }
+    list.push_back({{"handle", handle}, {"uses", std::move(u)}});
+  }
+  nlohmann::ordered_json doc = {{"handles", std::move(list)}};
+  return doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+}
+
+// ---- resolve: where each document goes ----------------------------------------------------
+
+struct Destination {
+  std::size_t doc = 0;   // index into the resolved documents
+  std::string path;      // "" = stdout
+};
+
+std::string output_name(const std::string& input, bool json) {
+  std::string name = fs::path(input).filename().string();
+  if (!json) return name;
+  fs::path p(name);
+  if (p.extension() == ".yaml" || p.extension() == ".yml") p.replace_extension(".json");
+  else p += ".json";
+  return p.string();
+}
+
+// An output path that names an input file would replace configuration with plain secrets.
+Status refuse_overwriting_inputs(const std::vector<Destination>& dests, const std::vector<Document>& docs) {
+  for (const auto& d : dests) {
+    if (d.path.empty()) continue;
+    for (const auto& doc : docs) {
+      std::error_code ec;
+      if (fs::equivalent(d.path, doc.origin, ec)) {
+        return make_error(Code::usage, "refusing to write resolved secrets over the input file " + doc.origin +
+                                           "; choose another output");
+      }
+    }
+  }
+  return ok();
+}
+
+// Plans the outputs before anything runs, so a usage mistake costs no backend run.
+Result<std::vector<Destination>> plan_outputs(const ParsedArgs& args, const std::vector<Document>& docs,
+                                              std::size_t first_output) {
+  std::vector<Destination> dests;
+  const std::size_t count = docs.size() - first_output;
+  const bool json = args.has("json");
+  if (auto out = args.value("output")) {
+    if (count != 1) {
+      return make_error(Code::usage, "-o writes one document but there are " + std::to_string(count) +
+                                         "; use --output-dir DIR; " + help_hint("resolve"));
+    }
+    dests.push_back({first_output, *out});
+  } else if (auto dir = args.value("output-dir")) {
+    std::map<std::string, std::string> taken;   // output name -> input
+    for (std::size_t i = first_output; i < docs.size(); ++i) {
+      std::string name = output_name(docs[i].origin, json);
+      auto [it, inserted] = taken.emplace(name, docs[i].origin);
+      if (!inserted) {
+        return make_error(Code::usage, "two inputs would both be written to " + (fs::path(*dir) / name).string() +
+                                           ": " + it->second + " and " + docs[i].origin +
+                                           "; resolve them in separate runs");
+      }
+      dests.push_back({i, (fs::path(*dir) / name).string()});
+    }
+  } else {
+    for (std::size_t i = first_output; i < docs.size(); ++i) dests.push_back({i, ""});
+  }
+  auto st = refuse_overwriting_inputs(dests, docs);
+  if (!st) return st.error();
+  return dests;
+}
+
+Status ensure_output_dir(const std::string& dir) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) return make_error(Code::usage, "--output-dir " + dir + " is not a directory");
+    return ok();
+  }
+  if (errno != ENOENT || ::mkdir(dir.c_str(), 0700) != 0) {
+    int err = errno;
+    return make_error(Code::usage, "cannot create the output directory " + dir + ": " + std::strerror(err), err);
+  }
+  return ok();
+}
+
+// Renders every output document. Nothing is written until all of them rendered.
+Result<std::vector<SecretText>> render_all(const std::vector<Destination>& dests, const std::vector<Document>& docs,
+                                           const std::vector<Document>& originals, bool json, bool several_to_stdout) {
+  std::vector<SecretText> texts;
+  if (json && several_to_stdout) {
+    // One JSON object keyed by file.
+    nlohmann::ordered_json all = nlohmann::ordered_json::object();
+    for (const auto& d : dests) {
+      auto v = to_json(docs[d.doc], originals[d.doc]);
+      if (!v) return std::move(v).error();
+      all[docs[d.doc].origin] = std::move(*v);
+    }
+    texts.push_back(dump_json(all));
+    return texts;
+  }
+  for (const auto& d : dests) {
+    if (json) {
+      auto v = to_json(docs[d.doc], originals[d.doc]);
+      if (!v) return std::move(v).error();
+      texts.push_back(dump_json(*v));
+    } else {
+      auto t = render_yaml(docs[d.doc], originals[d.doc]);
+      if (!t) return std::move(t).error();
+      if (several_to_stdout) {
+        SecretText framed;
+        std::string marker = "--- # " + escape_controls(docs[d.doc].origin) + "\n";
+        framed.str().reserve(marker.size() + t->str().size());
+        framed.str() += marker;
+        framed.str() += t->str();
+        texts.push_back(std::move(framed));
+      } else {
+        texts.push_back(std::move(*t));
+      }
+    }
+  }
+  return texts;
+}
+
+constexpr OptionSpec kResolveSpecs[] = {{"config", 0, true}, {"output", 'o', true}, {"output-dir", 0, true},
+                                        {"json", 0, false}, kLogLevelOption, kHelpOption};
+
+}  // namespace
+
+int run_handles(std::span<const std::string> args) {
+  auto parsed = parse_args(args, kHandlesSpecs, "handles", ParseMode::options_anywhere);
+  if (!parsed) return fail(parsed.error());
+  if (auto rc = apply_common_options(*parsed, "handles")) return *rc;
+
+  const Environment env = current_environment();
+  std::vector<std::string> paths{main_config_path(*parsed, env)};
+  paths.insert(paths.end(), parsed->positionals.begin(), parsed->positionals.end());
+  auto docs = load_documents(paths);
+  if (!docs) return fail(docs.error());
+
+  std::vector<HandleUse> uses;
+  std::vector<Error> errors;
+  for (const auto& doc : *docs) {
+    ScanResult r = scan_document(doc.root, doc.origin);
+    uses.insert(uses.end(), r.uses.begin(), r.uses.end());
+    errors.insert(errors.end(), r.errors.begin(), r.errors.end());
+  }
+  ScanResult r = scan_environment(env, EnvScan::sts_prefix);
+  uses.insert(uses.end(), r.uses.begin(), r.uses.end());
+  errors.insert(errors.end(), r.errors.begin(), r.errors.end());
+  if (!errors.empty()) {
+    for (const auto& e : errors) fail(e);
+    return exit_code(Code::handle_invalid);
+  }
+  const auto grouped = group_by_handle(uses);
+  auto st = write_stdout(parsed->has("json") ? format_handles_json(grouped) : format_handles_text(grouped));
+  return st ? 0 : fail(st.error());
+}
+
+int run_resolve(std::span<const std::string> args) {
+  auto parsed = parse_args(args, kResolveSpecs, "resolve", ParseMode::options_anywhere);
+  if (!parsed) return fail(parsed.error());
+  if (auto rc = apply_common_options(*parsed, "resolve")) return *rc;
+  if (parsed->has("output") && parsed->has("output-dir")) {
+    return fail(make_error(Code::usage, "use either -o or --output-dir, not both; " + help_hint("resolve")));
+  }
+  const bool json = parsed->has("json");
+
+  const Environment env = current_environment();
+  const std::string config_path = main_config_path(*parsed, env);
+  auto cfg = load_config_file(config_path, env);
+  if (!cfg) return fail(cfg.error());
+
+  // The main config is always resolved (its handles are checked too); it is written only when
+  // no FILE is given.
+  std::vector<std::string> paths{config_path};
+  paths.insert(paths.end(), parsed->positionals.begin(), parsed->positionals.end());
+  auto docs = load_documents(paths);
+  if (!docs) return fail(docs.error());
+  const std::size_t first_output = parsed->positionals.empty() ? 0 : 1;
+  auto dests = plan_outputs(*parsed, *docs, first_output);
+  if (!dests) return fail(dests.error());
+
+  const std::vector<Document> originals = clone_documents(*docs);
+  Resolver resolver(*cfg);
+  auto report = resolver.resolve(*docs);
+  if (!report) return fail(report.error());
+  if (!report->failures.empty()) return fail_handles(report->failures);
+
+  const bool several_to_stdout = dests->size() > 1 && dests->front().path.empty();
+  auto texts = render_all(*dests, *docs, originals, json, several_to_stdout);
+  if (!texts) return fail(texts.error());
+
+  if (dests->front().path.empty()) {
+    for (const auto& t : *texts) {
+      auto st = write_stdout(t.str());
+      if (!st) return fail(st.error());
+    }
+    return 0;
+  }
+  if (auto dir = parsed->value("output-dir")) {
+    auto st = ensure_output_dir(*dir);
+    if (!st) return fail(st.error());
+  }
+  for (std::size_t i = 0; i < dests->size(); ++i) {
+    auto st = platform::write_private_atomic((*dests)[i].path, (*texts)[i].str());
+    if (!st) return fail(st.error());
+  }
+  return 0;
+}
+
+}  // namespace sts::cli
