@@ -10,9 +10,10 @@
 //   bench_backend hang             never answer (timeout benchmark)
 //   bench_backend hang-with-grandchild
 //                                  fork a grandchild that holds stdout; both never answer
-//   bench_backend orphan-grandchild
+//   bench_backend hang-with-escaped-grandchild
 //                                  fork a grandchild in its own session (out of the process
-//                                  group) that holds stdout for 3 s; the backend itself exits 0
+//                                  group, so a group kill misses it) that holds stdout for 3 s;
+//                                  the backend itself never answers
 //
 // Not a test helper: tests use tests/helpers/fake_backend.cpp.
 #include <sys/types.h>
@@ -87,7 +88,7 @@ int main(int argc, char** argv) {
     if (::fork() < 0) return 1;
     sleep_forever();  // parent and grandchild both hold stdout
   }
-  if (mode == "orphan-grandchild") {
+  if (mode == "hang-with-escaped-grandchild") {
     pid_t pid = ::fork();
     if (pid < 0) return 1;
     if (pid == 0) {
@@ -95,7 +96,7 @@ int main(int argc, char** argv) {
       ::sleep(3);  // bounded, so a benchmark run leaves nothing behind for long
       ::_exit(0);
     }
-    return 0;
+    sleep_forever();
   }
   std::size_t big = 0;
   if (mode == "big" && argc > 2) big = static_cast<std::size_t>(std::strtoull(argv[2], nullptr, 10));
