@@ -385,6 +385,17 @@ class ResponseParser {
     return not_json(at, expected);
   }
 
+  static const char* end_message(const Frame& f) noexcept {
+    const bool object = f.kind == Frame::Kind::object;
+    switch (f.state) {
+      case Frame::State::start: return object ? "unexpected end, expected '\"' or '}'" : "unexpected end, expected a value or ']'";
+      case Frame::State::need_key: return object ? "unexpected end, expected '\"'" : "unexpected end, expected a value";
+      case Frame::State::need_colon: return "unexpected end, expected ':'";
+      case Frame::State::after_value: return object ? "unexpected end, expected ',' or '}'" : "unexpected end, expected ',' or ']'";
+    }
+    return "unexpected end";
+  }
+
   void skip_ws() noexcept {
     while (pos_ < n_ && (b_[pos_] == ' ' || b_[pos_] == '\n' || b_[pos_] == '\r' || b_[pos_] == '\t')) ++pos_;
   }
@@ -677,9 +688,7 @@ Status ResponseParser::run() {
   while (depth_ > 0) {
     Frame& f = frames_[depth_ - 1];
     skip_ws();
-    if (pos_ >= n_) {
-      return not_json(pos_, f.kind == Frame::Kind::object ? "unexpected end, expected '}'" : "unexpected end, expected ']'");
-    }
+    if (pos_ >= n_) return not_json(pos_, end_message(f));
     unsigned char c = b_[pos_];
     std::optional<Error> err;
     if (f.kind == Frame::Kind::object) {
