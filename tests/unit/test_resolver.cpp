@@ -122,7 +122,7 @@ TEST_CASE("bad handles in several documents are all reported, one line each, and
   auto fetcher = std::make_unique<FakeFetcher>();
   FakeFetcher* f = fetcher.get();
   sts::Resolver r(config_with_command(), std::move(fetcher));
-  std::vector<sts::Document> docs{{"a.yaml", YAML::Load("x: ENC[]\n")}, {"b.yaml", YAML::Load("y: [ENC[]]\n")}};
+  std::vector<sts::Document> docs{{"a.yaml", YAML::Load("x: ENC[]\n")}, {"b.yaml", YAML::Load("y:\n  - ENC[]\n")}};
   auto report = r.resolve(docs);
   REQUIRE_FALSE(report);
   CHECK(report.error().code == sts::Code::handle_invalid);
