@@ -1,0 +1,99 @@
+// SPEC 6, end to end on Linux: secrets fetched through a REAL backend run (pipe read buffer,
+// strict validator, cache) leave no copy in this process once the cache is cleared. The scan
+// covers every readable mapping of the process (/proc/self/maps + /proc/self/mem).
+//
+// The control case plants one copy in an ordinary std::string and shows the scan finds it, so a
+// zero count means "not there", not "not looked for".
+#include "stsecrets/logging.h"
+#include "stsecrets/resolver.h"
+#include "support/test_support.h"
+
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+
+namespace {
+
+// A fresh copy of the fake backend, root-owned 0700 in a 0700 folder: passes SPEC 5.
+struct Backend {
+  sts::test::TempDir dir;
+  std::string path = dir / "backend";
+  Backend() { sts::test::write_file(path, sts::test::read_file(STS_FAKE_BACKEND), 0700); }
+  sts::BackendConfig config(const std::string& mode) const {
+    sts::BackendConfig cfg;
+    cfg.command = path;
+    cfg.arguments = {mode};
+    cfg.timeout = std::chrono::seconds(20);
+    return cfg;
+  }
+};
+
+// The fake backend answers "val-<handle>". The needle is assembled in place in a buffer whose
+// own bytes the scan skips.
+struct Needle {
+  std::string bytes;
+  explicit Needle(const std::string& handle) {
+    bytes.reserve(64);
+    bytes += "val-";
+    bytes += handle;
+  }
+  std::size_t hits() const { return sts::test::count_in_own_memory(bytes, bytes.data(), bytes.capacity()); }
+};
+
+const std::vector<std::string> kHandles{"rz-alpha-41", "rz-beta-97", "rz-gamma-13"};
+
+}  // namespace
+
+TEST_CASE("after clear(), no copy of a secret fetched through a real backend run remains in memory") {
+  Backend backend;
+  sts::Resolver resolver(backend.config("respond"));
+  std::size_t seen = 0;
+  auto r = resolver.with_values(kHandles, [&](std::string_view h, std::string_view v) {
+    if (v.size() == 4 + h.size()) ++seen;
+  });
+  REQUIRE(r);
+  REQUIRE(r->failures.empty());
+  REQUIRE(seen == kHandles.size());
+  REQUIRE(resolver.backend_runs() == 1);
+  resolver.clear();
+  for (const auto& h : kHandles) {
+    Needle n(h);
+    INFO("handle " << h);
+    CHECK(n.hits() == 0);
+  }
+}
+
+TEST_CASE("no residue when the backend also echoes the secrets to stderr and logs run at trace") {
+  Backend backend;
+  std::size_t lines = 0;
+  sts::set_log_level(sts::LogLevel::trace);
+  sts::set_log_callback([&](sts::LogLevel, std::string_view) { ++lines; });
+  {
+    sts::Resolver resolver(backend.config("echo-secret-to-stderr"));
+    auto r = resolver.with_values(kHandles, [](std::string_view, std::string_view) {});
+    REQUIRE(r);
+    REQUIRE(r->failures.empty());
+    resolver.clear();
+  }
+  sts::set_log_callback({});
+  sts::set_log_level(sts::LogLevel::warn);
+  CHECK(lines > 0);
+  for (const auto& h : kHandles) {
+    Needle n(h);
+    INFO("handle " << h);
+    CHECK(n.hits() == 0);
+  }
+}
+
+TEST_CASE("control: the scan finds a planted copy of a fetched secret") {
+  Backend backend;
+  sts::Resolver resolver(backend.config("respond"));
+  std::string planted;   // an ordinary heap copy, as a careless consumer would make
+  auto r = resolver.with_values({kHandles[0]}, [&](std::string_view, std::string_view v) { planted.assign(v); });
+  REQUIRE(r);
+  resolver.clear();
+  Needle n(kHandles[0]);
+  CHECK(n.hits() >= 1);
+  sts::secure_zero(planted.data(), planted.size());
+  CHECK(n.hits() == 0);
+}
