@@ -10,6 +10,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <dlfcn.h>
 #include <sys/stat.h>
 
 namespace {
@@ -96,4 +97,18 @@ TEST_CASE("control: the scan finds a planted copy of a fetched secret") {
   CHECK(n.hits() >= 1);
   sts::secure_zero(planted.data(), planted.size());
   CHECK(n.hits() == 0);
+}
+
+// Run only by the ctest entry that preloads tests/support/no_zero_shim.cpp (explicit_bzero as a
+// no-op): without zeroing, the same scan must find the secrets.
+TEST_CASE("negative control: with zeroing disabled the scan finds the secrets", "[.no-zero]") {
+  REQUIRE(dlsym(RTLD_DEFAULT, "sts_no_zero_shim_active") != nullptr);
+  Backend backend;
+  sts::Resolver resolver(backend.config("respond"));
+  auto r = resolver.with_values(kHandles, [](std::string_view, std::string_view) {});
+  REQUIRE(r);
+  resolver.clear();
+  std::size_t total = 0;
+  for (const auto& h : kHandles) total += Needle(h).hits();
+  CHECK(total >= kHandles.size());
 }
