@@ -65,6 +65,7 @@ int fetch_all(const std::string& config_path, const BackendConfig& cfg, const En
   std::string out = "fetch:\n";
   if (handles.empty()) {
     out += "  no handles in " + config_path + " or in STS_* variables\n";
+    out += "result:   OK\n";
     auto st = write_stdout(out);
     return st ? 0 : fail(st.error());
   }
@@ -73,6 +74,7 @@ int fetch_all(const std::string& config_path, const BackendConfig& cfg, const En
   auto report = resolver.with_values(handles, [](std::string_view, std::string_view) {});
   if (!report) {
     out += "  FAIL  backend run: " + report.error().message + "\n";
+    out += "result:   FAIL: the backend run failed\n";
     (void)write_stdout(out);
     return fail(report.error());
   }
@@ -92,6 +94,9 @@ int fetch_all(const std::string& config_path, const BackendConfig& cfg, const En
     if (failed) out += ": " + failed->error.message;
     out += '\n';
   }
+  out += failures.empty() ? "result:   OK\n"
+                          : "result:   FAIL: " + std::to_string(failures.size()) + " of " +
+                                std::to_string(handles.size()) + " handles could not be fetched\n";
   auto st = write_stdout(out);
   if (!failures.empty()) return fail_handles(failures);
   return st ? 0 : fail(st.error());
@@ -114,8 +119,14 @@ int run_check(std::span<const std::string> args) {
                                                         ": set secret_backend_command (or secret_backend_type: file)"));
   }
   const ExecutableReport report = check_backend(*cfg);
-  auto st = write_stdout(format_report(config_path, *cfg, report));
-  if (!report.ok()) return fail(*report.error);
+  std::string text = format_report(config_path, *cfg, report);
+  if (!report.ok()) {
+    text += "result:   FAIL: the backend is rejected; apply the fix above\n";
+    (void)write_stdout(text);
+    return fail(*report.error);
+  }
+  if (!parsed->has("fetch")) text += "result:   OK\n";
+  auto st = write_stdout(text);
   if (!st) return fail(st.error());
   if (!parsed->has("fetch")) return 0;
   return fetch_all(config_path, *cfg, env);
