@@ -92,13 +92,17 @@ Environment process_environment() {
   return env;
 }
 
-// Windows variable names are case-insensitive.
-const std::string* find_var(const Environment& env, std::string_view name) {
+// Windows variable names are case-insensitive. Returns the caller's entry (its spelling).
+const std::pair<const std::string, std::string>* find_entry(const Environment& env, std::string_view name) {
   std::string want = upper_ascii(name);
-  for (const auto& [k, v] : env) {
-    if (upper_ascii(k) == want) return &v;
+  for (const auto& kv : env) {
+    if (upper_ascii(kv.first) == want) return &kv;
   }
   return nullptr;
+}
+const std::string* find_var(const Environment& env, std::string_view name) {
+  const auto* kv = find_entry(env, name);
+  return kv != nullptr ? &kv->second : nullptr;
 }
 
 std::string system_root() {
@@ -542,7 +546,7 @@ std::vector<std::string> child_environment(const std::vector<std::string>& allow
   put("PATH", root + "\\system32;" + root + ";" + root + "\\System32\\Wbem");
   for (const std::string& name : allow) {
     if (name.empty() || name.find('=') != std::string::npos) continue;
-    if (const std::string* v = find_var(caller, name)) put(name, *v);
+    if (const auto* kv = find_entry(caller, name)) put(kv->first, kv->second);
   }
   // CreateProcess wants the block sorted by upper-case name; the map already is.
   std::vector<std::string> out;
