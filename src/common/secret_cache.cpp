@@ -119,7 +119,9 @@ Result<CacheLookup> SecretCache::get_or_fetch(const std::vector<std::string>& ha
       }
     }
 
-    for (auto& [h, flight] : waits) {
+    for (auto& wait : waits) {
+      const std::string& h = wait.first;
+      const std::shared_ptr<Flight>& flight = wait.second;
       cv_.wait(lock, [&flight] { return flight->done; });
       if (values_.find(h) != values_.end()) continue;
       if (auto e = flight->failures.find(h); e != flight->failures.end()) {
