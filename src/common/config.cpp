@@ -156,7 +156,8 @@ Error invalid(const Where& where, std::string_view what) {
   return make_error(Code::config_invalid, where.prefix + ": " + std::string(what));
 }
 
-std::string describe(const YAML::Node& node) {
+// mention_quotes: the caller wants a number or boolean, so say that the value was quoted.
+std::string describe(const YAML::Node& node, bool mention_quotes = false) {
   switch (node.Type()) {
     case YAML::NodeType::Map: return "a map";
     case YAML::NodeType::Sequence: return "a list";
@@ -165,11 +166,11 @@ std::string describe(const YAML::Node& node) {
     case YAML::NodeType::Scalar: break;
   }
   const std::string quoted = "\"" + escape(node.Scalar()) + "\"";
-  return node.Tag() == "!" ? "the quoted string " + quoted : quoted;
+  return mention_quotes && node.Tag() == "!" ? "the quoted string " + quoted : quoted;
 }
 
-Error bad_value(const Where& where, const YAML::Node& node, std::string_view want) {
-  return invalid(where, "got " + describe(node) + ", want " + std::string(want));
+Error bad_value(const Where& where, const YAML::Node& node, std::string_view want, bool mention_quotes = false) {
+  return invalid(where, "got " + describe(node, mention_quotes) + ", want " + std::string(want));
 }
 
 bool is_unset(const YAML::Node& node) {
@@ -235,7 +236,7 @@ Result<bool> get_bool(const Where& where, const YAML::Node& node) {
       return bad_value(where, node, "true or false (yes/no/on/off/y/n/1/0 are not accepted)");
     }
   }
-  if (node.IsScalar() && node.Tag() == "!") return bad_value(where, node, "true or false, without quotes");
+  if (node.IsScalar() && node.Tag() == "!") return bad_value(where, node, "true or false, without quotes", true);
   return bad_value(where, node, want);
 }
 
@@ -245,7 +246,7 @@ Result<std::chrono::milliseconds> get_seconds(const Where& where, const YAML::No
       ? "a number of seconds >= 0 (integer or decimal, at most " + std::to_string(max_seconds) + "; 0 disables)"
       : "a number of seconds > 0 (integer or decimal, at most " + std::to_string(max_seconds) + ")";
   if (!plain_or_tagged(node, {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})) {
-    if (node.IsScalar() && node.Tag() == "!") return bad_value(where, node, want + ", without quotes");
+    if (node.IsScalar() && node.Tag() == "!") return bad_value(where, node, want + ", without quotes", true);
     return bad_value(where, node, want);
   }
   const auto ms = parse_seconds(node.Scalar(), max_seconds);
@@ -256,7 +257,7 @@ Result<std::chrono::milliseconds> get_seconds(const Where& where, const YAML::No
 Result<std::size_t> get_size(const Where& where, const YAML::Node& node) {
   const std::string want = "a whole number of bytes from 1 to " + std::to_string(kMaxOutputSize) + " (1 GiB)";
   if (!plain_or_tagged(node, {"tag:yaml.org,2002:int"})) {
-    if (node.IsScalar() && node.Tag() == "!") return bad_value(where, node, want + ", without quotes");
+    if (node.IsScalar() && node.Tag() == "!") return bad_value(where, node, want + ", without quotes", true);
     return bad_value(where, node, want);
   }
   const std::string& s = node.Scalar();
@@ -313,8 +314,8 @@ bool holds_handle(const YAML::Node& node, int depth = 0) {
       if (holds_handle(item, depth + 1)) return true;
     }
   } else if (node.IsMap()) {
-    for (auto it = node.begin(); it != node.end(); ++it) {
-      if (holds_handle(it->second, depth + 1)) return true;
+    for (const auto& kv : node) {
+      if (holds_handle(kv.second, depth + 1)) return true;
     }
   }
   return false;
@@ -387,11 +388,11 @@ Status apply(const Where& where, const YAML::Node& value, BackendConfig& cfg, Se
     constexpr std::string_view want = "a map like {root: /path/to/secrets}";
     if (!value.IsMap()) return bad_value(where, value, want);
     bool has_root = false;
-    for (auto it = value.begin(); it != value.end(); ++it) {
-      const std::string sub = it->first.IsScalar() ? it->first.Scalar() : std::string("<non-scalar key>");
+    for (const auto& kv : value) {
+      const std::string sub = kv.first.IsScalar() ? kv.first.Scalar() : std::string("<non-scalar key>");
       const Where at{where.prefix + "." + escape(sub), where.key};
       if (sub != "root") return invalid(at, "unknown setting; the file backend accepts only root");
-      auto v = get_absolute_path(at, it->second, "/etc/stackstate-agent/secrets");
+      auto v = get_absolute_path(at, kv.second, "/etc/stackstate-agent/secrets");
       if (!v) return std::move(v).error();
       cfg.file_root = std::move(*v);
       has_root = true;
@@ -489,13 +490,13 @@ Result<BackendConfig> load_config(const YAML::Node& root, const Environment& env
                                                   describe(root) + "; write key: value lines at the top level");
     }
     std::set<std::string, std::less<>> keys;
-    for (auto it = root.begin(); it != root.end(); ++it) {
-      if (!it->first.IsScalar()) continue;
-      const std::string& key = it->first.Scalar();
+    for (const auto& kv : root) {
+      if (!kv.first.IsScalar()) continue;
+      const std::string key = kv.first.Scalar();
       if (!starts_with(key, kSecretPrefix)) continue;
       const Where where{source_prefix(source, key), key};
       if (!keys.insert(key).second) return invalid(where, "is set more than once; keep one");
-      Status s = apply(where, it->second, cfg, seen);
+      Status s = apply(where, kv.second, cfg, seen);
       if (!s) return std::move(s).error();
     }
   }

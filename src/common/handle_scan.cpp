@@ -28,7 +28,7 @@ constexpr std::string_view kEnvOrigin = "environment";
 constexpr std::string_view kEnvPrefix = "STS_";
 constexpr std::string_view kEnvSecretPrefix = "STS_SECRET_";
 constexpr std::size_t kMaxDepth = 512;          // nesting levels followed (alias cycles end here)
-constexpr std::size_t kMaxVisits = 1000000;     // nodes visited per document, aliases expanded
+constexpr std::size_t kMaxVisits = 200000;      // nodes visited per document, aliases expanded
 
 bool is_control(unsigned char c) noexcept { return c < 0x20 || c == 0x7f; }
 
@@ -129,8 +129,8 @@ struct Walker {
         return;
       }
       case YAML::NodeType::Map: {
-        for (auto it = node.begin(); it != node.end(); ++it) {
-          const YAML::Node& key = it->first;
+        for (const auto& kv : node) {
+          const YAML::Node& key = kv.first;
           const std::size_t mark = path.size();
           bool secret = in_secret_setting;
           if (key.IsScalar()) {
@@ -140,7 +140,7 @@ struct Walker {
           } else {
             path += key.IsMap() ? "[<map>]" : key.IsSequence() ? "[<list>]" : "[<null>]";
           }
-          walk(it->second, path, depth + 1, secret);
+          walk(kv.second, path, depth + 1, secret);
           path.resize(mark);
           if (stopped) return;
         }

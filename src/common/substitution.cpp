@@ -57,8 +57,8 @@ bool collect(const YAML::Node& node, std::size_t depth, const SecretCache& cache
       }
       return true;
     case YAML::NodeType::Map:
-      for (auto it = node.begin(); it != node.end(); ++it) {
-        if (!collect(it->second, depth + 1, cache, out)) return false;
+      for (const auto& kv : node) {
+        if (!collect(kv.second, depth + 1, cache, out)) return false;
       }
       return true;
     case YAML::NodeType::Null:
