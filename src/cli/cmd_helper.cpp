@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <set>
 #include <cstring>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -70,7 +71,9 @@ int read_file(const std::string& dir) {
   SecureBuffer out;
   out.append("{");
   bool first = true;
+  std::set<std::string_view> answered;   // a repeated handle is answered once: no duplicate keys
   for (const auto& handle : *handles) {
+    if (!answered.insert(handle).second) continue;
     if (!first) out.append(",");
     first = false;
     append_json_string(out, handle);
