@@ -10,6 +10,21 @@
 // Fail-closed (handles present, no backend) is enforced where handles are resolved
 // (sts::Resolver), because only there is it known whether handles exist.
 //
+// Rules beyond SPEC 2 (decided here; see src/common/config.cpp):
+// - Strict types: numbers and booleans are unquoted YAML scalars (or !!int/!!float/!!bool);
+//   booleans are true/false (True/TRUE/False/FALSE too), never yes/no/on/off/y/n/1/0.
+// - Null or "" leaves the default. A key set twice is an error.
+// - Unknown secret_* keys (and unknown STS_SECRET_* variables) are errors, with a suggestion.
+// - Overrides: STS_<KEY>. Command, sha256, type and audit file take the variable verbatim; the
+//   others are parsed as one YAML value: STS_SECRET_BACKEND_ARGUMENTS='["--a", "b"]',
+//   STS_SECRET_BACKEND_CONFIG='{root: /srv/secrets}'. An empty variable is ignored.
+// - timeout: 0 < t <= 86400 s, rounded up to ms; refresh: 0..31536000 s; output_max_size:
+//   1..1 GiB; secret_backend_config accepts only root; config without type (or type without
+//   config, or command with type) is an error.
+// - Messages: `<source>: <key>: got "<value>", want <what>`, `environment: STS_<KEY>: ...` for
+//   overrides; load_config_file syntax errors keep yaml-cpp's mark and the fixed part of its
+//   message only, never input text.
+//
 // Thread-safety: plain values.
 #pragma once
 

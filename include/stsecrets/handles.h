@@ -7,6 +7,22 @@
 //   sts::ScanResult r = sts::scan_document(doc, "conf.d/postgres.yaml");
 //   for (auto& use : r.uses) std::cout << use.origin << ": " << use.key_path << "\n";
 //
+// Key paths: `password`, `instances[0].password`, `[2].x` for a sequence at the root, and ""
+// for a scalar root. A key that is empty or contains a space, a control byte or one of . [ ] " \
+// is written quoted in brackets with " \ and control bytes escaped: `a["b.c"]`, `["x y"].z`.
+// Messages show "(document root)" for the empty path.
+//
+// String candidates: plain, quoted and !!str scalars. A scalar with any other tag (!!int, !foo)
+// is never a handle. In YAML flow collections a plain ENC[x] is a syntax error (brackets are flow
+// indicators); quote it: ["ENC[x]"].
+//
+// Limits: documents nested deeper than 512 levels, or needing more than 200000 node visits with
+// aliases expanded, stop the scan with a Code::config_invalid error (alias cycles, "billion
+// laughs"). Bad handles and handles inside top-level secret_* keys are Code::handle_invalid.
+//
+// Environment: in both modes an STS_SECRET_* variable holding a handle is an error, since those
+// variables override secret_* settings.
+//
 // Thread-safety: pure functions.
 #pragma once
 
