@@ -82,6 +82,7 @@ std::string fmt(const char* f, double x) {
 
 // "812 µs", "3.41 ms", "1.20 s"
 std::string fmt_time(double us) {
+  if (us < 10) return fmt("%.2f µs", us);
   if (us < 1000) return fmt("%.0f µs", us);
   if (us < 1e6) return fmt("%.2f ms", us / 1000);
   return fmt("%.2f s", us / 1e6);
@@ -491,7 +492,7 @@ void bench_batching(const Backend& backend, std::size_t reps, double target) {
   const auto texts = make_texts(500, 100);
   std::vector<double> batched, per_file;
   std::size_t runs_batched = 0, runs_per_file = 0;
-  Budget budget(reps, 25, 2);
+  Budget budget(reps, 20, 1);
   for (std::size_t rep = 0; budget.more(rep); ++rep) {
     auto docs = load(texts);
     std::vector<std::vector<sts::Document>> singles;
@@ -568,7 +569,7 @@ void bench_scaling(const Workspace& ws, std::size_t n_handles, std::size_t n_fil
   row({"3", "scaling, " + std::to_string(n_handles) + " handles / " + std::to_string(n_files) +
                 " files: load + resolve vs load + bare spawn (parse alone " + fmt_time(p.median) + ")",
        fmt_time(l.median) + " (" + std::to_string(runs) + " run)", fmt_time(f.median),
-       fmt("%.2fx; ", ratio) + fmt("%.2f µs/handle", per_handle), "<= 1.5x", verdict(ratio <= 1.5)});
+       fmt("%.2fx; ", ratio) + fmt_time(per_handle) + "/handle", "<= 1.5x", verdict(ratio <= 1.5)});
 }
 
 void scaling_growth() {
