@@ -419,7 +419,7 @@ void bench_overhead(const Workspace& ws) {
   Dist l = dist(lib), b = dist(bare);
   double ratio = l.median / b.median;
   row({"1", "overhead, 1 handle, compiled backend (median of " + std::to_string(lib.size()) + ")", fmt_time(l.median),
-       fmt_time(b.median), fmt("%.2fx", ratio) + fmt(" (+%.0f µs)", l.median - b.median), "<= 1.10x",
+       fmt_time(b.median), fmt("%.2fx", ratio) + " (+" + fmt_time(l.median - b.median) + ")", "<= 1.10x",
        verdict(ratio <= 1.10)});
 }
 
