@@ -8,8 +8,9 @@
 //   for (auto& use : r.uses) std::cout << use.origin << ": " << use.key_path << "\n";
 //
 // Key paths: `password`, `instances[0].password`, `[2].x` for a sequence at the root, and ""
-// for a scalar root. A key that is empty or contains a space, a control byte or one of . [ ] " \
-// is written quoted in brackets with " \ and control bytes escaped: `a["b.c"]`, `["x y"].z`.
+// for a scalar root. A key that is empty or contains a space, a control byte, a dot, a bracket,
+// a double quote or a backslash is written quoted in brackets, with the quote, the backslash and
+// control bytes escaped: `a["b.c"]`, `["x y"].z`, `["ctl\x01"]`.
 // Messages show "(document root)" for the empty path.
 //
 // String candidates: plain, quoted and !!str scalars. A scalar with any other tag (!!int, !foo)
