@@ -542,7 +542,21 @@ TEST_CASE("no error message or log line contains response bytes (except a reques
   }
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define STS_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define STS_TEST_ASAN 1
+#endif
+#endif
+
 TEST_CASE("a validated value leaves no copy in process memory once the result is gone") {
+#ifdef STS_TEST_ASAN
+  // ASan maps terabytes of shadow memory (the scan would not finish) and keeps freed heap
+  // blocks in quarantine; the residue property is checked by the default and clang builds.
+  WARN("skipped under AddressSanitizer");
+  return;
+#endif
   // Built at run time so the secret is not a literal in the binary.
   volatile int shift = 1;
   std::string needle = "Rdbqds,qdrhctd,6c1e8a,wxy";
