@@ -68,6 +68,7 @@ constexpr milliseconds kTermGrace{500};
 constexpr milliseconds kDrainAfterExit{250};
 // Reads stop at deadline + grace + this, whatever holds the pipes: SPEC 4 promises timeout + 2 s.
 constexpr milliseconds kHardStopSlack{1000};
+constexpr milliseconds kLongestTimeout{24LL * 3600 * 1000 * 365};
 constexpr std::size_t kReadChunk = 64 * 1024;
 constexpr std::size_t kWriteChunk = 64 * 1024;
 
@@ -309,6 +310,8 @@ class BackendRun {
       }
     }
     secure_zero(scratch_, sizeof scratch_);
+    // Allow-listed values may be sensitive.
+    for (auto& e : env_storage_) secure_zero(e.data(), e.size());
   }
 
   Result<RunOutput> run() {
@@ -387,8 +390,6 @@ class BackendRun {
     child_out.reset();
     child_err.reset();
     status_w.reset();
-    // The strings are no longer needed; allow-listed values may be sensitive.
-    for (auto& e : env_storage_) secure_zero(e.data(), e.size());
     return ok();
   }
 
@@ -412,8 +413,14 @@ class BackendRun {
     if (exited_) return true;
     siginfo_t info{};
     // WNOWAIT: look, don't reap, so the group can still be signalled safely afterwards.
-    if (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid_) {
+    const int r = ::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT);
+    if (r == 0 && info.si_pid == pid_) {
       exited_ = true;
+    } else if (r < 0 && errno == ECHILD) {
+      // The host sets SIGCHLD to SIG_IGN, so the kernel reaped the child: its pid is no longer
+      // ours to signal, and its status is lost.
+      exited_ = reaped_ = true;
+      wait_errno_ = ECHILD;
     }
     return exited_;
   }
@@ -497,7 +504,8 @@ class BackendRun {
   // The I/O loop: write the request and read both streams concurrently, until the streams are
   // closed and the child has exited, or the deadline forces an end.
   void pump() {
-    const Clock::time_point deadline = started_ + options_.timeout;
+    // Clamped so that absurd configured timeouts cannot overflow the clock arithmetic.
+    const Clock::time_point deadline = started_ + std::min(options_.timeout, kLongestTimeout);
     const Clock::time_point hard_stop = deadline + kTermGrace + kHardStopSlack;
     Clock::time_point kill_at = Clock::time_point::max();
     Clock::time_point drain_until = Clock::time_point::max();
@@ -509,7 +517,7 @@ class BackendRun {
         // The child is gone but not reaped: its group id is still ours to kill. Whatever it
         // left in the group (daemons, pipe holders) dies now, and the pipes are drained only
         // briefly after that.
-        ::kill(-pid_, SIGKILL);
+        if (!reaped_) ::kill(-pid_, SIGKILL);
         drain_until = std::min(now + kDrainAfterExit, hard_stop);
         in_.reset();
       }
@@ -558,6 +566,7 @@ class BackendRun {
       auto wait = std::chrono::duration_cast<milliseconds>(wake - now) + milliseconds(1);
       // Without a pidfd, the child's exit is noticed by looking every 10 ms.
       if (i_pid < 0 && !exited_) wait = std::min(wait, milliseconds(10));
+      wait = std::min(wait, milliseconds(60000));  // fits poll's int
       const int ready = ::poll(fds, count, static_cast<int>(std::max<milliseconds::rep>(0, wait.count())));
       if (ready < 0) {
         if (errno == EINTR) continue;
@@ -576,14 +585,14 @@ class BackendRun {
   void reap() {
     // Grandchildren left in the group die with the child; signal before reaping (see
     // signal_tree), then collect the status. SIGKILL was sent if the child could still run.
+    if (reaped_) return;  // SIGCHLD ignored by the host: nothing to collect
     if (!exited_ && (failure_ != Failure::none)) signal_tree(SIGKILL);
-    if (!reaped_) ::kill(-pid_, SIGKILL);
+    ::kill(-pid_, SIGKILL);
     int status = 0;
     pid_t r;
     do r = ::waitpid(pid_, &status, 0);
     while (r < 0 && errno == EINTR);
     reaped_ = true;
-    stats_.duration = std::chrono::duration_cast<milliseconds>(Clock::now() - started_);
     if (r == pid_) {
       if (WIFEXITED(status)) stats_.exit_code = WEXITSTATUS(status);
       if (WIFSIGNALED(status)) stats_.signal = WTERMSIG(status);
@@ -696,8 +705,11 @@ Result<RunOutput> run_backend(const RunOptions& options, RunStats& stats) {
   const auto started = Clock::now();
   SigpipeBlock sigpipe_block;  // outlives the run: writes happen inside
   try {
-    BackendRun run(options, stats);
-    Result<RunOutput> result = run.run();
+    Result<RunOutput> result = [&] {
+      BackendRun run(options, stats);
+      return run.run();
+    }();
+    stats.duration = std::chrono::duration_cast<milliseconds>(Clock::now() - started);
     return result;
   } catch (const std::exception& e) {
     // Out of (secure) memory: the BackendRun destructor has killed and reaped the child.

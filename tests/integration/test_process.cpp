@@ -298,6 +298,21 @@ TEST_CASE("through check_executable: the verified fake backend runs") {
   CHECK(value_of(std::string(r->out.view()), "db/pass") == "val-db/pass");
 }
 
+TEST_CASE("through check_executable: a verified #! script runs (fd 3 reaches the interpreter)") {
+  const Installed script("#!/bin/sh\ncat >/dev/null\nprintf '{\"ok\":{\"value\":\"yes\"}}'\n");
+  sts::CheckOptions check;
+  check.path = script.path;
+  auto exe = sts::check_executable(check);
+  if (!exe) FAIL("check_executable rejected the script: " << exe.error().message);
+  sts::RunOptions options;
+  options.executable = &*exe;
+  options.input = kRequest;
+  sts::RunStats stats;
+  auto r = sts::run_backend(options, stats);
+  if (!r) FAIL(r.error().message);
+  CHECK(value_of(std::string(r->out.view()), "ok") == "yes");
+}
+
 TEST_CASE("big-output-before-reading-stdin: ~900 KiB out before a 200 KiB request is read") {
   const auto fds = sts::test::open_fds();
   std::string request = R"({"version":"1.0","secrets":["a"],"pad":")" + std::string(200 * 1024, 'r') + "\"}";
@@ -511,6 +526,17 @@ TEST_CASE("the backend dies with the caller (PR_SET_PDEATHSIG)") {
   ::waitpid(caller, &status, 0);
   REQUIRE(backend > 0);
   CHECK(group_gone(backend));
+}
+
+TEST_CASE("a host that ignores SIGCHLD: the lost exit status is an error, nothing leaks") {
+  struct sigaction ignore{}, old{};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGCHLD, &ignore, &old);
+  const auto fds = sts::test::open_fds();
+  const Outcome o = run({.args = {"respond"}});
+  ::sigaction(SIGCHLD, &old, nullptr);
+  expect_error(o, Code::internal, "cannot collect the exit status of backend " + fake().path);
+  expect_clean(fds, o);
 }
 
 TEST_CASE("run_backend without an executable is an internal error, not a crash") {
