@@ -1,7 +1,8 @@
 // Handle scanning (SPEC 1): finds ENC[handle] uses in YAML documents and in the environment.
 //
 // Rules implemented here, beyond the header:
-// - A scalar is a string candidate when its tag is "?" (plain), "!" (quoted) or !!str. Plain
+// - A scalar is a string candidate when its tag is "?" (plain), "!" (quoted), !!str or empty
+//   (a node built in code). Plain
 //   scalars shaped like ENC[...] can never resolve to a number, boolean or null, so a plain
 //   `42` is never looked at and a tagged `!!int`/`!custom` value is never a handle.
 // - Key paths: `password`, `instances[0].password`, `[2].x` (sequence at the root). A key that
@@ -89,7 +90,8 @@ std::string location(std::string_view origin, std::string_view key_path) {
 bool is_string_candidate(const YAML::Node& node) {
   if (!node.IsScalar()) return false;
   const std::string& tag = node.Tag();
-  return tag == "?" || tag == "!" || tag == kYamlStrTag;
+  // "" is a node built in code (node["pw"] = "ENC[x]"), which has no tag: treat it as plain.
+  return tag.empty() || tag == "?" || tag == "!" || tag == kYamlStrTag;
 }
 
 struct Walker {

@@ -33,7 +33,7 @@ struct Target {
 bool is_handle_scalar(const YAML::Node& node, std::string& handle) {
   if (!node.IsScalar()) return false;
   const std::string& tag = node.Tag();
-  if (tag != "?" && tag != "!" && tag != "tag:yaml.org,2002:str") return false;
+  if (!tag.empty() && tag != "?" && tag != "!" && tag != "tag:yaml.org,2002:str") return false;
   const auto h = parse_handle(node.Scalar());
   if (!h) return false;
   handle.assign(*h);
@@ -92,7 +92,7 @@ bool substitute_documents(std::vector<Document>& docs, const SecretCache& cache)
   for (auto& t : targets) {
     assign_value(cache, t.handle, [&](const std::string& v) {
       t.node = v;
-      if (t.node.Tag() == "?") t.node.SetTag("!");
+      if (t.node.Tag() == "?" || t.node.Tag().empty()) t.node.SetTag("!");
     });
   }
   return true;

@@ -284,3 +284,13 @@ TEST_CASE("unique_handles: sorted and de-duplicated") {
   CHECK(sts::unique_handles(uses) == std::vector<std::string>{"]]]", "a", "b"});
   CHECK(sts::unique_handles({}).empty());
 }
+
+TEST_CASE("scan_document: nodes built in code (no tag) are scanned like plain scalars") {
+  YAML::Node doc;
+  doc["pw"] = "ENC[built]";
+  doc["list"].push_back("ENC[item]");
+  doc["n"] = 5;
+  auto r = sts::scan_document(doc, "built");
+  CHECK(r.errors.empty());
+  CHECK(uses_text(r) == "pw=built;list[0]=item;");
+}

@@ -176,3 +176,14 @@ TEST_CASE("substitute_environment: a variable that changed since the scan fails 
   CHECK_FALSE(sts::substitute_environment(env, scan.uses, cache));
   CHECK(env.empty());
 }
+
+TEST_CASE("substitute_documents: nodes built in code") {
+  SecretCache cache;
+  fill(cache, {{"built", "v-built"}});
+  YAML::Node root;
+  root["pw"] = "ENC[built]";
+  std::vector<Document> docs{{"built", root}};
+  REQUIRE(sts::substitute_documents(docs, cache));
+  CHECK(docs[0].root["pw"].as<std::string>() == "v-built");
+  CHECK(docs[0].root["pw"].Tag() == "!");
+}
