@@ -45,6 +45,7 @@ const std::vector<std::string> kSecrets = {
     "api-key-Zq81xv",          "pg-pass-Hy27wq",       "80417293",      "line1\n\"quoted\"\\tail",
     "val-api_key",             "val-db_password",      "val-token",   "mysql-pass-Kk39rt",
     "value-of-token",          "value-of-api_key",     "value-of-db_password",
+    "pg-demo-Passw0rd!",       "demo-key-passphrase",  "Bearer demo-token-91b2",
 };
 
 void expect_no_secret_in(const CommandResult& r) {
@@ -718,3 +719,23 @@ TEST_CASE("cli: a backend that echoes secrets to stderr does not leak them into 
 }
 
 }  // namespace
+
+// ---- the examples folder stays runnable ---------------------------------------------------
+
+TEST_CASE("cli: the examples resolve with the file backend", "[cli][examples]") {
+  const std::string ex = std::string(STS_SOURCE_DIR) + "/examples";
+  std::vector<std::string> env = {"STS_CONFIG=" + ex + "/stackstate.yaml",
+                                  "STS_SECRET_BACKEND_CONFIG={root: " + ex + "/secrets}"};
+  auto r = cli(Run{{"resolve", "conf.d/postgres.yaml", "conf.d/mysql.yaml", "conf.d/http_check.yaml", "--json"}, env, {},
+                   std::nullopt, ex});
+  REQUIRE_EXIT(r, 0);
+  auto j = nlohmann::json::parse(r.out);
+  CHECK(j["conf.d/mysql.yaml"]["instances"][0]["options"]["ssl_client_key_passphrase"] == "demo-key-passphrase");
+  CHECK(j["conf.d/mysql.yaml"]["instances"][0]["comment"] == "rotated by db-ENC[ops] team");
+  CHECK(j["conf.d/http_check.yaml"]["instances"][0]["headers"]["Authorization"] == "Bearer demo-token-91b2");
+  CHECK(j["conf.d/postgres.yaml"]["instances"][1]["password"] == "pg-demo-Passw0rd!");
+  auto h = cli(Run{{"handles", "conf.d/mysql.yaml"}, env, {}, std::nullopt, ex});
+  REQUIRE_EXIT(h, 0);
+  CHECK(h.out.find("{\"service\": \"mysql\", \"env\": \"prod\"}\n    conf.d/mysql.yaml: "
+                   "instances[0].options.ssl_client_key_passphrase\n") != std::string::npos);
+}
