@@ -20,6 +20,19 @@
 #include <thread>
 #include <vector>
 
+// ASan intercepts mlock() as a no-op that always succeeds, and its shadow mappings make a scan
+// of all readable memory take minutes; tests that depend on either are skipped there.
+#if defined(__SANITIZE_ADDRESS__)
+#define STS_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define STS_UNDER_ASAN 1
+#endif
+#endif
+#ifndef STS_UNDER_ASAN
+#define STS_UNDER_ASAN 0
+#endif
+
 namespace {
 
 // A Fetcher that counts its runs. Values are kept in SecureBuffers (or, for the residue test,
@@ -415,6 +428,10 @@ std::vector<unsigned char> residue_secret(int which) {
 }  // namespace
 
 TEST_CASE("residue: after clear() no cached secret is left anywhere in process memory") {
+  if (STS_UNDER_ASAN) {
+    WARN("skipped under ASan: ASan shadow memory makes a whole-memory scan take minutes");
+    return;
+  }
   std::vector<sts::SecureBuffer> needles;
   {
     FakeFetcher f;
@@ -438,6 +455,10 @@ TEST_CASE("residue: after clear() no cached secret is left anywhere in process m
 }
 
 TEST_CASE("residue: the scanner finds a planted copy in ordinary heap memory") {
+  if (STS_UNDER_ASAN) {
+    WARN("skipped under ASan: ASan shadow memory makes a whole-memory scan take minutes");
+    return;
+  }
   sts::SecureBuffer needle = unmask(residue_secret(0));
   std::string planted(needle.view());  // plain heap, never zeroed by the library
   const std::size_t found = sts::test::count_in_own_memory(needle.view(), needle.data(), needle.size());
