@@ -25,6 +25,7 @@
 #include <deque>
 #include <fcntl.h>
 #include <grp.h>
+#include <map>
 #include <memory>
 #include <optional>
 #include <pwd.h>
@@ -91,7 +92,7 @@ std::string errno_text(int err) {
   }
 }
 
-std::optional<std::string> user_name(uid_t uid) {
+std::optional<std::string> lookup_user(uid_t uid) {
   long hint = ::sysconf(_SC_GETPW_R_SIZE_MAX);
   std::size_t size = hint > 0 ? static_cast<std::size_t>(hint) : 16384;
   for (int attempt = 0; attempt < 5; ++attempt, size *= 4) {
@@ -106,7 +107,7 @@ std::optional<std::string> user_name(uid_t uid) {
   return std::nullopt;
 }
 
-std::optional<std::string> group_name(gid_t gid) {
+std::optional<std::string> lookup_group(gid_t gid) {
   long hint = ::sysconf(_SC_GETGR_R_SIZE_MAX);
   std::size_t size = hint > 0 ? static_cast<std::size_t>(hint) : 16384;
   for (int attempt = 0; attempt < 5; ++attempt, size *= 4) {
@@ -121,18 +122,31 @@ std::optional<std::string> group_name(gid_t gid) {
   return std::nullopt;
 }
 
-// "root" or "uid 54321": for messages.
-std::string user_text(uid_t uid) {
-  auto name = user_name(uid);
-  return name ? *name : "uid " + std::to_string(uid);
-}
-std::string group_text(gid_t gid) {
-  auto name = group_name(gid);
-  return name ? *name : "gid " + std::to_string(gid);
-}
-// What a chown/chgrp command accepts: the name, else the number.
-std::string user_arg(uid_t uid) { auto n = user_name(uid); return n ? *n : std::to_string(uid); }
-std::string group_arg(gid_t gid) { auto n = group_name(gid); return n ? *n : std::to_string(gid); }
+// User and group names for messages, looked up once per check (NSS lookups are not free and
+// the check runs before every backend run).
+class Names {
+ public:
+  std::optional<std::string> user_name(uid_t uid) {
+    auto it = users_.find(uid);
+    if (it == users_.end()) it = users_.emplace(uid, lookup_user(uid)).first;
+    return it->second;
+  }
+  std::optional<std::string> group_name(gid_t gid) {
+    auto it = groups_.find(gid);
+    if (it == groups_.end()) it = groups_.emplace(gid, lookup_group(gid)).first;
+    return it->second;
+  }
+  // "root" or "uid 54321": for messages.
+  std::string user_text(uid_t uid) { auto n = user_name(uid); return n ? *n : "uid " + std::to_string(uid); }
+  std::string group_text(gid_t gid) { auto n = group_name(gid); return n ? *n : "gid " + std::to_string(gid); }
+  // What a chown/chgrp command accepts: the name, else the number.
+  std::string user_arg(uid_t uid) { auto n = user_name(uid); return n ? *n : std::to_string(uid); }
+  std::string group_arg(gid_t gid) { auto n = group_name(gid); return n ? *n : std::to_string(gid); }
+
+ private:
+  std::map<uid_t, std::optional<std::string>> users_;
+  std::map<gid_t, std::optional<std::string>> groups_;
+};
 
 std::string octal(unsigned value, int width) {
   std::array<char, 16> buf{};
@@ -230,11 +244,6 @@ struct Identity {
     for (gid_t g : groups) if (g == gid) return true;
     return false;
   }
-  // "root (the effective user)" / "neither root nor alice (the effective user)".
-  std::string owner_requirement() const {
-    if (euid == 0) return "root (the effective user)";
-    return "root or " + user_text(euid) + " (the effective user)";
-  }
 };
 
 // One check run: collects rules, remembers the first failure as the error.
@@ -270,9 +279,16 @@ class Checker {
   Result<VerifiedExecutable> check_file(int dirfd, const std::string& name, const std::string& resolved,
                                         Fd path_fd, const struct stat& path_st);
 
+  // "root (the effective user)" / "root or alice (the effective user)".
+  std::string owner_requirement() {
+    if (id_.euid == 0) return "root (the effective user)";
+    return "root or " + names_.user_text(id_.euid) + " (the effective user)";
+  }
+
   const CheckOptions& options_;
   ExecutableReport& report_;
   Identity id_;
+  Names names_;
   int links_ = 0;
   std::set<std::string> directories_seen_;
 };
@@ -283,15 +299,15 @@ void Checker::check_directory(const std::string& path, const struct stat& st) {
   const bool sticky = (st.st_mode & S_ISVTX) != 0;
   const bool write_ok = !writable || sticky;
   const bool ok = owner_ok && write_ok;
-  const std::string found = "mode " + mode_text(st.st_mode) + ", owner " + user_text(st.st_uid);
+  const std::string found = "mode " + mode_text(st.st_mode) + ", owner " + names_.user_text(st.st_uid);
   // An absolute link target may walk a directory again: record it once, unless it changed.
   if (ok && !directories_seen_.insert(path).second) return;
 
   std::string problem;
   std::string fix;
   if (!owner_ok) {
-    problem = "is not owned by " + id_.owner_requirement();
-    fix = "chown " + user_arg(id_.euid) + " " + path;
+    problem = "is not owned by " + owner_requirement();
+    fix = "chown " + names_.user_arg(id_.euid) + " " + path;
   }
   if (!write_ok) {
     problem += std::string(problem.empty() ? "" : " and ") + "is writable by group or others";
@@ -454,8 +470,8 @@ Result<VerifiedExecutable> Checker::check_file(int dirfd, const std::string& nam
   }
   path_fd.reset();
 
-  report_.owner = user_name(st.st_uid).value_or(std::to_string(st.st_uid));
-  report_.group = group_name(st.st_gid).value_or(std::to_string(st.st_gid));
+  report_.owner = names_.user_name(st.st_uid).value_or(std::to_string(st.st_uid));
+  report_.group = names_.group_name(st.st_gid).value_or(std::to_string(st.st_gid));
   report_.mode = mode_text(st.st_mode);
   const std::string mode = mode_text(st.st_mode);
 
@@ -482,21 +498,21 @@ Result<VerifiedExecutable> Checker::check_file(int dirfd, const std::string& nam
   const bool owned_by_euid = st.st_uid == id_.euid;
   const bool root_group = options_.allow_group_exec && !owned_by_euid && st.st_uid == 0 && id_.in_groups(st.st_gid);
   {
-    const std::string found = "owner " + user_text(st.st_uid) + ", group " + group_text(st.st_gid);
+    const std::string found = "owner " + names_.user_text(st.st_uid) + ", group " + names_.group_text(st.st_gid);
     if (owned_by_euid || root_group) {
       add_rule("owner", true, found + (root_group ? " (one of the effective user's groups)" : ""), "", "");
     } else if (options_.allow_group_exec && st.st_uid == 0) {
-      std::string fix = "chgrp " + group_arg(id_.egid) + " " + resolved;
+      std::string fix = "chgrp " + names_.group_arg(id_.egid) + " " + resolved;
       add_rule("owner", false, found + ": the group is not one of the effective user's groups", fix,
-               shown + " is owned by root with group " + group_text(st.st_gid) + ", which is not one of the groups of " +
-                   user_text(id_.euid) + " (the effective user): run " + fix);
+               shown + " is owned by root with group " + names_.group_text(st.st_gid) + ", which is not one of the groups of " +
+                   names_.user_text(id_.euid) + " (the effective user): run " + fix);
     } else {
-      std::string fix = "chown " + user_arg(id_.euid) + " " + resolved;
+      std::string fix = "chown " + names_.user_arg(id_.euid) + " " + resolved;
       std::string want = options_.allow_group_exec && id_.euid != 0
-                             ? user_text(id_.euid) + " (the effective user) or by root with one of its groups"
-                             : user_text(id_.euid) + " (the effective user)";
+                             ? names_.user_text(id_.euid) + " (the effective user) or by root with one of its groups"
+                             : names_.user_text(id_.euid) + " (the effective user)";
       add_rule("owner", false, found + ": not owned by " + want, fix,
-               shown + " is owned by " + user_text(st.st_uid) + ", not by " + want + ": run " + fix);
+               shown + " is owned by " + names_.user_text(st.st_uid) + ", not by " + want + ": run " + fix);
     }
   }
 
@@ -528,7 +544,7 @@ Result<VerifiedExecutable> Checker::check_file(int dirfd, const std::string& nam
       }
       if (root_group && (bits & 050u) != 050u) {
         problems.push_back(shown + " is not readable and executable by its group, through which " +
-                           user_text(id_.euid) + " runs it");
+                           names_.user_text(id_.euid) + " runs it");
       }
     }
     if ((bits & 0100u) == 0) problems.push_back(shown + " is not executable by its owner");
@@ -545,7 +561,7 @@ Result<VerifiedExecutable> Checker::check_file(int dirfd, const std::string& nam
     std::string fix = "chmod u+r " + resolved;
     add_rule("readable", false, "cannot open for reading: " + errno_text(open_error), fix,
              "cannot open " + shown + " for reading (" + errno_text(open_error) + ", mode " + mode + ", owner " +
-                 user_text(st.st_uid) + "): run " + fix,
+                 names_.user_text(st.st_uid) + "): run " + fix,
              open_error);
   } else {
     int err = 0;
