@@ -23,6 +23,10 @@ namespace {
 
 constexpr std::size_t kUnit = 16;
 constexpr std::size_t kFirstChunk = 16 * 1024;
+// Blocks this large (pipe buffers, big values) get a mapping of their own, unmapped when freed,
+// so short-lived buffers never pin a chunk that small long-lived values then land in.
+constexpr std::size_t kLarge = 16 * 1024;
+constexpr std::size_t kMaxChunk = std::size_t{64} << 20;
 
 std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
 
@@ -30,6 +34,7 @@ struct Chunk {
   platform::LockedRegion region;
   std::map<std::size_t, std::size_t> free;  // offset -> size, coalesced
   std::size_t in_use = 0;
+  bool dedicated = false;  // one large block
   char* base() const { return static_cast<char*>(region.base); }
   bool contains(const char* p) const { return p >= base() && p < base() + region.size; }
 };
@@ -49,10 +54,17 @@ class Arena {
     char* p = nullptr;
     {
       std::lock_guard<std::mutex> lock(mu_);
+      const bool large = n >= kLarge;
+      std::size_t small_mapped = 0;
       for (auto& c : chunks_) {
-        if ((p = take(c, n)) != nullptr) return p;
+        if (c.dedicated) continue;
+        if (!large && (p = take(c, n)) != nullptr) return p;
+        small_mapped += c.region.size;
       }
-      std::size_t want = std::max(round_up(n, platform::page_size()), next_chunk_);
+      // Small chunks grow geometrically with what is mapped now (not with a counter that keeps
+      // doubling across map/unmap cycles); a large block gets exactly its pages.
+      std::size_t want = large ? round_up(n, platform::page_size())
+                               : std::max(kFirstChunk, std::min(small_mapped, kMaxChunk));
       platform::LockedRegion r = platform::map_locked(want);
       if (r.base == nullptr) throw std::bad_alloc();
       if (!r.locked) {
@@ -64,8 +76,8 @@ class Arena {
         }
         degraded_ = true;
       }
-      next_chunk_ = std::min<std::size_t>(next_chunk_ * 2, 64u << 20);
       Chunk c;
+      c.dedicated = large;
       c.region = r;
       c.free.emplace(0, r.size);
       chunks_.push_back(std::move(c));
@@ -92,7 +104,7 @@ class Arena {
       Chunk& c = chunks_[i];
       if (!c.contains(p)) continue;
       give_back(c, static_cast<std::size_t>(p - c.base()), n);
-      if (c.in_use == 0 && i != 0) {
+      if (c.in_use == 0 && (c.dedicated || i != first_small())) {
         platform::unmap_locked(c.region);
         chunks_.erase(chunks_.begin() + static_cast<std::ptrdiff_t>(i));
       }
@@ -113,6 +125,14 @@ class Arena {
   }
 
  private:
+  // The first small chunk is kept when empty, to avoid map/unmap churn for small values.
+  std::size_t first_small() const {
+    for (std::size_t i = 0; i < chunks_.size(); ++i) {
+      if (!chunks_[i].dedicated) return i;
+    }
+    return chunks_.size();
+  }
+
   static char* take(Chunk& c, std::size_t n) {
     for (auto it = c.free.begin(); it != c.free.end(); ++it) {
       if (it->second < n) continue;
@@ -145,7 +165,6 @@ class Arena {
 
   std::mutex mu_;
   std::vector<Chunk> chunks_;
-  std::size_t next_chunk_ = kFirstChunk;
   bool warned_ = false;
   bool degraded_ = false;
 };
