@@ -23,6 +23,7 @@
 //   print-fds                      answers {"fds":{"value":"0,1,2"}} from /proc/self/fd
 //   print-status                   answers with SigIgn/SigBlk/NoNewPrivs/core limit/pgid facts
 //   bad-json / dup-keys / deep-json / non-utf8   prints that kind of broken response, exits 0
+//                                  (deep-json: {"a":{"value": followed by 100,000 '[')
 //
 // If the environment variable FAKE_PID_FILE is set (tests allow-list it), the pid is written
 // there first, so a test can look for leftovers in the process group.
@@ -301,7 +302,8 @@ int main(int argc, char** argv) {
   }
   if (mode == "deep-json") {
     read_all_stdin();
-    write_all(1, std::string(100000, '['));
+    // Deep inside a handle's value, so the depth rule (not the top-level type) must catch it.
+    write_all(1, "{\"a\":{\"value\":" + std::string(100000, '['));
     return 0;
   }
   if (mode == "non-utf8") {

@@ -349,7 +349,7 @@ TEST_CASE("grandchild-holds-stdout: the backend's answer counts, the grandchild 
 TEST_CASE("bad outputs come back as raw bytes: validation is not the run's job") {
   CHECK(run({.args = {"bad-json"}}).out() == R"({"a": {"value": )");
   CHECK(run({.args = {"dup-keys"}}).out() == R"({"a":{"value":"1"},"a":{"value":"2"}})");
-  CHECK(run({.args = {"deep-json"}}).out() == std::string(100000, '['));
+  CHECK(run({.args = {"deep-json"}}).out() == "{\"a\":{\"value\":" + std::string(100000, '['));
   CHECK(run({.args = {"non-utf8"}}).out() == "{\"a\":{\"value\":\"\xff\xfe\"}}");
 }
 
