@@ -40,7 +40,8 @@ void require(bool ok) {
 }
 
 bool one_line(std::string_view s) {
-  for (unsigned char c : s) {
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
     if (c < 0x20 || c == 0x7f) return false;
   }
   return true;

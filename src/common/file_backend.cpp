@@ -20,8 +20,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// `why` names paths built from the handle, so it is escaped like the handle itself: a handle
+// with a control character must not break the one-line error (found by fuzz_request).
 Error file_error(Code code, std::string_view handle, const std::string& why) {
-  return make_error(code, "secret \"" + sanitize_backend_text(handle) + "\": " + why);
+  return make_error(code, "secret \"" + sanitize_backend_text(handle) + "\": " + sanitize_backend_text(why));
 }
 
 bool is_within(const fs::path& root, const fs::path& p) {
