@@ -31,6 +31,9 @@ step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 step stsecrets check --fetch
 "$STSECRETS" check --fetch
 
+step stsecrets resolve --config stackstate.yaml conf.d/*.yaml
+"$STSECRETS" resolve --config stackstate.yaml conf.d/*.yaml
+
 step stsecrets handles conf.d/postgres.yaml conf.d/mysql.yaml conf.d/http_check.yaml
 "$STSECRETS" handles conf.d/postgres.yaml conf.d/mysql.yaml conf.d/http_check.yaml
 
