@@ -46,6 +46,10 @@ const std::vector<std::string> kHandles{"rz-alpha-41", "rz-beta-97", "rz-gamma-1
 }  // namespace
 
 TEST_CASE("after clear(), no copy of a secret fetched through a real backend run remains in memory") {
+  if (STS_UNDER_ASAN) {
+    WARN("skipped under ASan (shadow memory, quarantine): see tests/support/test_support.h");
+    return;
+  }
   Backend backend;
   sts::Resolver resolver(backend.config("respond"));
   std::size_t seen = 0;
@@ -65,6 +69,10 @@ TEST_CASE("after clear(), no copy of a secret fetched through a real backend run
 }
 
 TEST_CASE("no residue when the backend also echoes the secrets to stderr and logs run at trace") {
+  if (STS_UNDER_ASAN) {
+    WARN("skipped under ASan (shadow memory, quarantine): see tests/support/test_support.h");
+    return;
+  }
   Backend backend;
   std::size_t lines = 0;
   sts::set_log_level(sts::LogLevel::trace);
@@ -87,6 +95,10 @@ TEST_CASE("no residue when the backend also echoes the secrets to stderr and log
 }
 
 TEST_CASE("control: the scan finds a planted copy of a fetched secret") {
+  if (STS_UNDER_ASAN) {
+    WARN("skipped under ASan (shadow memory, quarantine): see tests/support/test_support.h");
+    return;
+  }
   Backend backend;
   sts::Resolver resolver(backend.config("respond"));
   std::string planted;   // an ordinary heap copy, as a careless consumer would make

@@ -13,6 +13,21 @@
 #include <sys/types.h>
 #include <vector>
 
+// ASan intercepts mlock() as a no-op that always succeeds, keeps freed heap blocks in
+// quarantine, and maps terabytes of shadow memory, so a scan of all readable memory (residue) or
+// a gcore dump would not finish. Tests that depend on either skip with a WARN under ASan; the
+// same proofs run in the default (and clang) builds.
+#if defined(__SANITIZE_ADDRESS__)
+#define STS_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define STS_UNDER_ASAN 1
+#endif
+#endif
+#ifndef STS_UNDER_ASAN
+#define STS_UNDER_ASAN 0
+#endif
+
 namespace sts::test {
 
 // A fresh folder under /tmp (mode 0700, root-owned when run as root), removed recursively on

@@ -542,16 +542,9 @@ TEST_CASE("no error message or log line contains response bytes (except a reques
   }
 }
 
-#if defined(__SANITIZE_ADDRESS__)
-#define STS_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define STS_TEST_ASAN 1
-#endif
-#endif
 
 TEST_CASE("a validated value leaves no copy in process memory once the result is gone") {
-#ifdef STS_TEST_ASAN
+#if STS_UNDER_ASAN
   // ASan maps terabytes of shadow memory (the scan would not finish) and keeps freed heap
   // blocks in quarantine; the residue property is checked by the default and clang builds.
   WARN("skipped under AddressSanitizer");

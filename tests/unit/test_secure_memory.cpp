@@ -18,18 +18,6 @@
 #include <string>
 #include <vector>
 
-// ASan intercepts mlock() as a no-op that always succeeds, and its shadow mappings make a scan
-// of all readable memory take minutes; tests that depend on either are skipped there.
-#if defined(__SANITIZE_ADDRESS__)
-#define STS_UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define STS_UNDER_ASAN 1
-#endif
-#endif
-#ifndef STS_UNDER_ASAN
-#define STS_UNDER_ASAN 0
-#endif
 
 namespace {
 
