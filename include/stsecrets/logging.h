@@ -26,6 +26,10 @@ void set_log_level(LogLevel level);
 // An empty function restores stderr.
 void set_log_callback(std::function<void(LogLevel, std::string_view)> callback);
 
+// Control characters (and DEL) as visible escapes (\n, \r, \t, \xNN), so text from a backend or
+// a config can never start what looks like a new log or error line. The log sink applies it.
+std::string escape_controls(std::string_view text);
+
 // Replaces every known secret value (>= 4 bytes) in text with "********". The same scrubber the
 // log sink uses; apply it to any text that leaves the library on another path.
 std::string redact(std::string_view text);

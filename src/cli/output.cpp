@@ -22,28 +22,6 @@ void print_prefixed(std::string_view prefix, std::string_view line) {
 
 }  // namespace
 
-std::string escape_controls(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(text.size());
-  for (char ch : text) {
-    auto u = static_cast<unsigned char>(ch);
-    if (ch == '\n') {
-      out += "\\n";
-    } else if (ch == '\r') {
-      out += "\\r";
-    } else if (ch == '\t') {
-      out += "\\t";
-    } else if (u < 0x20 || u == 0x7f) {
-      out += "\\x";
-      out += kHex[u >> 4];
-      out += kHex[u & 0x0f];
-    } else {
-      out += ch;
-    }
-  }
-  return out;
-}
 
 void print_error_line(std::string_view line) { print_prefixed("stsecrets: error: ", line); }
 void print_warning_line(std::string_view line) { print_prefixed("stsecrets: warning: ", line); }

@@ -9,6 +9,8 @@
 // Thread-safety: single-threaded use by the command.
 #pragma once
 
+#include "stsecrets/logging.h"
+
 #include "stsecrets/error.h"
 
 #include <string>
@@ -47,7 +49,7 @@ class SecretText {
   std::string text_;
 };
 
-// Escapes control characters as \xNN (\n, \r, \t as themselves escaped) for one-line messages.
-std::string escape_controls(std::string_view text);
+// The library's escaper (stsecrets/logging.h), for one-line messages.
+using sts::escape_controls;
 
 }  // namespace sts::cli
