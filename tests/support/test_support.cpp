@@ -1,6 +1,7 @@
 #include "support/test_support.h"
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <csignal>
 #include <cstdlib>
@@ -104,6 +105,16 @@ std::vector<pid_t> child_pids() {
 
 std::vector<pid_t> pids_in_group(pid_t pgid) {
   return scan_procs([pgid](pid_t, pid_t pgrp) { return pgrp == pgid; });
+}
+
+std::optional<std::string> peek_memory(const void* p, std::size_t n) {
+  int fd = ::open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::string out(n, '\x55');
+  ssize_t got = ::pread(fd, out.data(), n, static_cast<off_t>(reinterpret_cast<std::uintptr_t>(p)));
+  ::close(fd);
+  if (got != static_cast<ssize_t>(n)) return std::nullopt;
+  return out;
 }
 
 std::size_t count_in_own_memory(std::string_view needle, const void* ignore_begin, std::size_t ignore_size) {

@@ -55,6 +55,10 @@ std::vector<pid_t> child_pids();
 // Pids whose process group is pgid.
 std::vector<pid_t> pids_in_group(pid_t pgid);
 
+// Reads n bytes at p through /proc/self/mem: nullopt when the range is no longer mapped (a
+// freed arena chunk may be unmapped), instead of a crash.
+std::optional<std::string> peek_memory(const void* p, std::size_t n);
+
 // Number of occurrences of needle in this process's readable memory regions
 // (/proc/self/maps + /proc/self/mem), skipping the needle's own storage given in `ignore`.
 std::size_t count_in_own_memory(std::string_view needle, const void* ignore_begin = nullptr,

@@ -114,15 +114,6 @@ bool cached_equals(const sts::SecretCache& cache, std::string_view handle, std::
   return found && equal;
 }
 
-std::optional<std::string> peek(const void* p, std::size_t n) {
-  int fd = ::open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  std::string out(n, '\x55');
-  ssize_t got = ::pread(fd, out.data(), n, static_cast<off_t>(reinterpret_cast<std::uintptr_t>(p)));
-  ::close(fd);
-  if (got != static_cast<ssize_t>(n)) return std::nullopt;
-  return out;
-}
 
 }  // namespace
 
@@ -394,7 +385,7 @@ TEST_CASE("cache: clear() zeroes every value and returns the storage") {
   cache.clear();
   CHECK(cache.size() == 0);
   CHECK_FALSE(cache.contains("one"));
-  auto bytes = peek(where, len);
+  auto bytes = sts::test::peek_memory(where, len);
   const bool zeroed = !bytes || bytes->find_first_not_of('\0') == std::string::npos;
   CHECK(zeroed);
   CHECK(sts::arena_stats().in_use_bytes == base_in_use + 32);

@@ -21,17 +21,6 @@
 
 namespace {
 
-// Reads n bytes at p through /proc/self/mem: nullopt when the range is no longer mapped (a
-// freed arena chunk may be unmapped), instead of a crash.
-std::optional<std::string> peek(const void* p, std::size_t n) {
-  int fd = ::open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  std::string out(n, '\x55');
-  ssize_t got = ::pread(fd, out.data(), n, static_cast<off_t>(reinterpret_cast<std::uintptr_t>(p)));
-  ::close(fd);
-  if (got != static_cast<ssize_t>(n)) return std::nullopt;
-  return out;
-}
 
 bool all_zero(const std::optional<std::string>& bytes) {
   if (!bytes) return true;  // unmapped: nothing left to read
@@ -83,7 +72,7 @@ TEST_CASE("SecureBuffer growth zeroes the old block") {
   b.reserve(4096);
   REQUIRE(b.data() != old);
   CHECK(b.view() == "0123456789abcdef");
-  CHECK(all_zero(peek(old, 16)));
+  CHECK(all_zero(sts::test::peek_memory(old, 16)));
 }
 
 TEST_CASE("SecureBuffer truncate and clear zero the dropped bytes and keep the storage") {
@@ -111,7 +100,7 @@ TEST_CASE("SecureBuffer release zeroes and gives the storage back") {
   b.release();
   CHECK(b.data() == nullptr);
   CHECK(b.empty());
-  CHECK(all_zero(peek(storage, 32)));
+  CHECK(all_zero(sts::test::peek_memory(storage, 32)));
   CHECK(sts::arena_stats().in_use_bytes == base + 16);
 }
 
@@ -131,7 +120,7 @@ TEST_CASE("SecureBuffer move construction and move assignment") {
   CHECK(c.view() == "first");
   CHECK(b.empty());  // NOLINT(bugprone-use-after-move)
   CHECK(sts::arena_stats().in_use_bytes == before - 32);
-  CHECK(all_zero(peek(c_storage, 27)));
+  CHECK(all_zero(sts::test::peek_memory(c_storage, 27)));
 
   sts::SecureBuffer& self = c;
   c = std::move(self);  // self-move leaves the value alone
