@@ -8,6 +8,7 @@
 //   - an accepted config breaks an invariant of BackendConfig: timeout > 0, output_max_size in
 //     1..1 GiB, sha256 empty or 64 lower-case hex digits, command/audit_file/file_root empty or
 //     absolute, not both command and type, type empty or "file" with a root.
+#include "fuzz_support.h"
 #include "stsecrets/config.h"
 
 #include <yaml-cpp/yaml.h>
@@ -33,18 +34,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string input(reinterpret_cast<const char*>(data), size);
   const auto marker = input.find("\n#ENV\n");
   const std::string yaml = input.substr(0, marker);
-  sts::Environment env;
-  if (marker != std::string::npos) {
-    std::size_t start = marker + 6;
-    while (start < input.size()) {
-      std::size_t end = input.find('\n', start);
-      if (end == std::string::npos) end = input.size();
-      const std::string_view line(input.data() + start, end - start);
-      const auto eq = line.find('=');
-      if (eq != std::string_view::npos && eq > 0) env.emplace(std::string(line.substr(0, eq)), std::string(line.substr(eq + 1)));
-      start = end + 1;
-    }
-  }
+  const sts::Environment env =
+      marker == std::string::npos ? sts::Environment{} : sts::fuzz::parse_env_lines(std::string_view(input).substr(marker + 6));
 
   YAML::Node root;
   try {
@@ -54,10 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   auto cfg = sts::load_config(root, env, "fuzz.yaml");
   if (!cfg) {
-    for (char ch : cfg.error().message) {
-      const auto c = static_cast<unsigned char>(ch);
-      if (c < 0x20 || c == 0x7f) fail("control character in an error message");
-    }
+    if (sts::fuzz::has_control(cfg.error().message)) fail("control character in an error message");
     return 0;
   }
   if (cfg->timeout.count() <= 0) fail("timeout <= 0");

@@ -8,6 +8,7 @@
 //   - a reported use holds a handle that validate_handle rejects, or that is not a handle;
 //   - an error message spans lines or carries a raw control character;
 //   - unique_handles is not sorted and unique.
+#include "fuzz_support.h"
 #include "stsecrets/handles.h"
 
 #include <yaml-cpp/yaml.h>
@@ -27,10 +28,7 @@ void fail(const char* why) {
 }
 
 void check_message(const std::string& m) {
-  for (char ch : m) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c == 0x7f) fail("control character in an error message");
-  }
+  if (sts::fuzz::has_control(m)) fail("control character in an error message");
 }
 
 void check_result(const sts::ScanResult& r) {
@@ -57,16 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (std::string_view(h->data() - 4, 4) != "ENC[" || h->data()[h->size()] != ']') fail("not ENC[...]");
   }
 
-  sts::Environment env;
-  std::size_t start = 0;
-  while (start < input.size()) {
-    std::size_t end = input.find('\n', start);
-    if (end == std::string::npos) end = input.size();
-    const std::string_view line(input.data() + start, end - start);
-    const auto eq = line.find('=');
-    if (eq != std::string_view::npos && eq > 0) env.emplace(std::string(line.substr(0, eq)), std::string(line.substr(eq + 1)));
-    start = end + 1;
-  }
+  const sts::Environment env = sts::fuzz::parse_env_lines(input);
   check_result(sts::scan_environment(env, sts::EnvScan::sts_prefix));
   check_result(sts::scan_environment(env, sts::EnvScan::all));
 

@@ -15,6 +15,7 @@
 //     not_json / bad_utf8 it must reject (inputs with a NUL byte or a leading BOM excepted:
 //     nlohmann stops at NUL and skips a BOM; nor numbers that overflow a double, which
 //     nlohmann rejects and JSON's grammar allows).
+#include "fuzz_support.h"
 #include "common/protocol.h"
 
 #include <nlohmann/json.hpp>
@@ -53,9 +54,7 @@ bool may_overflow_double(std::string_view body) {
 
 void check_message(const sts::Error& e, bool may_carry_backend_text) {
   if (e.message.rfind("backend " + std::string(kExe) + ": ", 0) != 0) fail("message does not name the executable", e.message);
-  for (char c : e.message) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) fail("raw control character in a message", e.message);
-  }
+  if (sts::fuzz::has_control(e.message)) fail("raw control character in a message", e.message);
   if (e.message.find(kMarker) != std::string::npos && !may_carry_backend_text) fail("response bytes echoed", e.message);
 }
 
