@@ -46,6 +46,8 @@ TEST_CASE("read_file_secret: values, and per-handle errors with one-line message
       {"sub", sts::Code::handle_backend_error, "is a directory"},
       {"big", sts::Code::handle_backend_error, "is larger than 65536 bytes"},
       {std::string("a\x01" "b"), sts::Code::handle_missing, "a\\x01b"},
+      {"", sts::Code::handle_backend_error, "empty name"},
+      {std::string("a\0b", 3), sts::Code::handle_backend_error, "name contains a NUL byte"},
   };
   for (const auto& c : cases) {
     INFO("handle " << c.handle);
