@@ -433,7 +433,7 @@ void bench_phases(const Workspace& ws) {
   const auto start = Clock::now();
   for (std::size_t i = 0; i < n + warm && (i < warm + 10 || micros(Clock::now() - start) < 10e6); ++i) {
     auto t0 = Clock::now();
-    auto exe = sts::check_executable({ws.compiled.path, false, ws.compiled.sha256});
+    auto exe = sts::platform::check_executable({ws.compiled.path, false, ws.compiled.sha256});
     auto t1 = Clock::now();
     if (!exe) die("check_executable: " + exe.error().message);
     sts::RunOptions ro;
@@ -441,7 +441,7 @@ void bench_phases(const Workspace& ws) {
     ro.input = request;
     sts::RunStats stats;
     auto t2 = Clock::now();
-    auto out = sts::run_backend(ro, stats);
+    auto out = sts::platform::run_backend(ro, stats);
     auto t3 = Clock::now();
     if (!out) die("run_backend: " + out.error().message);
     std::string b = bare_run(ws.compiled.path, {}, request);
@@ -459,7 +459,7 @@ void bench_phases(const Workspace& ws) {
 
   // fork() copies the host's page tables and makes its pages copy-on-write; posix_spawn does
   // not. A host with a big heap shows the difference.
-  auto exe = sts::check_executable({ws.compiled.path, false, ws.compiled.sha256});
+  auto exe = sts::platform::check_executable({ws.compiled.path, false, ws.compiled.sha256});
   if (!exe) die("check_executable: " + exe.error().message);
   std::vector<char> heap(std::size_t{256} << 20, 1);
   std::vector<double> run_big, bare_big;
@@ -469,7 +469,7 @@ void bench_phases(const Workspace& ws) {
     ro.input = request;
     sts::RunStats stats;
     auto t0 = Clock::now();
-    auto out = sts::run_backend(ro, stats);
+    auto out = sts::platform::run_backend(ro, stats);
     auto t1 = Clock::now();
     if (!out) die("run_backend: " + out.error().message);
     bare_run(ws.compiled.path, {}, request);

@@ -24,6 +24,7 @@ set(STS_WINDOWS_COMMON_FILES
   executable_fetcher.cpp  # check + spawn + validate + audit glue (make_fetcher)
   file_backend.cpp     # built-in file backend (make_fetcher refers to it)
   check_backend.cpp    # `stsecrets check` as data (check_executable underneath)
+  text.cpp             # escapers, UTF-8, errno text, JSON string literals
 )
 # Common files left out, and why.
 set(STS_WINDOWS_EXCLUDED_COMMON_FILES

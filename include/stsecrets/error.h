@@ -23,16 +23,20 @@ namespace sts {
 // Chosen by what the caller should do next. The category (see category()) maps 1:1 onto the
 // CLI exit codes of SPEC 7.
 enum class Code {
-  // internal (exit 1)
+  // internal or environment (exit 1): a bug, or the system failed; fix the system and retry
   internal,
-  // usage / configuration (exit 2): fix the config and retry
+  io_failed,               // reading or writing a stream or file failed (disk full, EIO, EPIPE, ...)
+  // usage / configuration (exit 2): fix the command line or the config and retry
   usage,
   config_invalid,          // a key has a wrong type or value
   config_unreadable,       // the config file cannot be read or is not valid YAML
   config_no_backend,       // handles exist but no backend is configured (fail closed)
-  handle_invalid,          // empty, control characters, too long, or inside a secret_* key
-  // backend rejected by the checks of SPEC 5 (exit 3): fix ownership/mode/ACL and retry
-  exec_rejected,
+  handle_invalid,          // empty, control characters, too long, tagged, or inside a secret_* key
+  backend_unknown,         // ENC[name;key] names a backend that multi_secret_backends does not define
+  request_invalid,         // a protocol request (stsecrets backend / helper) is malformed
+  // rejected by the checks of SPEC 2, 5 and 6 (exit 3): fix ownership/mode/ACL and retry
+  exec_rejected,           // the backend executable, its interpreter/loader, or a folder above them
+  config_insecure,         // the main config or the audit file (or a folder above) could be changed by others
   // the backend run failed (exit 4): look at the backend
   spawn_failed,            // cannot start
   backend_exit,            // non-zero exit status
@@ -49,19 +53,24 @@ enum class Code {
   handle_backend_error,    // the backend reported a non-empty `error`
   handle_value_empty,      // `value` missing, null or ""
   handle_value_not_string, // `value` is not a string
+  handle_value_invalid,    // `value` holds U+0000, or `expiration` is malformed
 };
 
 enum class Category { ok = 0, internal = 1, usage = 2, rejected = 3, backend_failed = 4, handle_failed = 5 };
 
 constexpr Category category(Code c) noexcept {
   switch (c) {
-    case Code::internal: return Category::internal;
+    case Code::internal:
+    case Code::io_failed: return Category::internal;
     case Code::usage:
     case Code::config_invalid:
     case Code::config_unreadable:
     case Code::config_no_backend:
-    case Code::handle_invalid: return Category::usage;
-    case Code::exec_rejected: return Category::rejected;
+    case Code::handle_invalid:
+    case Code::backend_unknown:
+    case Code::request_invalid: return Category::usage;
+    case Code::exec_rejected:
+    case Code::config_insecure: return Category::rejected;
     case Code::spawn_failed:
     case Code::backend_exit:
     case Code::backend_signal:
@@ -75,7 +84,8 @@ constexpr Category category(Code c) noexcept {
     case Code::handle_missing:
     case Code::handle_backend_error:
     case Code::handle_value_empty:
-    case Code::handle_value_not_string: return Category::handle_failed;
+    case Code::handle_value_not_string:
+    case Code::handle_value_invalid: return Category::handle_failed;
   }
   return Category::internal;
 }

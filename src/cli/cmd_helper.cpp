@@ -3,7 +3,7 @@
 // backend (sts::read_file_secret); the response is written by hand into a SecureBuffer so no
 // copy of a value is left in ordinary memory, then zeroed.
 #include "cli/commands.h"
-#include "cli/json_text.h"
+#include "common/text.h"
 #include "cli/output.h"
 
 #include "common/file_backend.h"

@@ -1,7 +1,7 @@
 // Resolved documents to YAML or JSON (render.h).
 #include "cli/render.h"
 
-#include "cli/json_text.h"
+#include "common/text.h"
 
 #include "stsecrets/handles.h"
 #include "stsecrets/secure_buffer.h"

@@ -67,7 +67,7 @@ ExecutableReport check_backend(const BackendConfig& config) {
   }
   ExecutableReport report;
   CheckOptions options{config.command, config.allow_group_exec, config.sha256};
-  auto checked = check_executable(options, &report);
+  auto checked = platform::check_executable(options, &report);
   // The report carries the outcome; the verified descriptor closes here, unused.
   if (!checked && !report.error) report.error = checked.error();
   return report;

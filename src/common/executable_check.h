@@ -61,6 +61,8 @@ class VerifiedExecutable {
 // Checks and opens. On rejection the Error is Code::exec_rejected (or config_invalid for a
 // relative path / a Windows group option) with one line: what, the path, what was found, the fix.
 // When `report` is given it receives every rule evaluated, for `stsecrets check`.
+namespace platform {
 Result<VerifiedExecutable> check_executable(const CheckOptions& options, ExecutableReport* report = nullptr);
+}  // namespace platform
 
 }  // namespace sts

@@ -50,7 +50,7 @@ class ExecutableFetcher final : public Fetcher {
 
  private:
   Result<FetchResult> run(const std::vector<std::string>& handles, AuditRecord& rec) {
-    auto exe = check_executable({config_.command, config_.allow_group_exec, config_.sha256});
+    auto exe = platform::check_executable({config_.command, config_.allow_group_exec, config_.sha256});
     if (!exe) return std::move(exe).error();
     rec.sha256 = exe->sha256();
     if (options_.after_check_for_test) options_.after_check_for_test();
@@ -65,7 +65,7 @@ class ExecutableFetcher final : public Fetcher {
     ro.output_max_size = config_.output_max_size;
     ro.input = request;
     RunStats stats;
-    Result<RunOutput> out = run_backend(ro, stats);
+    Result<RunOutput> out = platform::run_backend(ro, stats);
     rec.exit_code = stats.exit_code;
     rec.signal = stats.signal;
     rec.stdout_bytes = stats.stdout_bytes;

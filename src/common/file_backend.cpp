@@ -7,7 +7,7 @@
 #include "common/file_backend.h"
 
 #include "common/audit.h"
-#include "common/protocol.h"
+#include "common/text.h"
 
 #include <chrono>
 #include <cstdio>

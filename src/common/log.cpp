@@ -132,31 +132,6 @@ std::optional<LogLevel> parse_log_level(std::string_view name) noexcept {
   return std::nullopt;
 }
 
-// Control characters become visible escapes: "\n" and "\r" would let a backend's text start
-// what looks like a new log line.
-std::string escape_controls(std::string_view in) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(in.size());
-  for (char ch : in) {
-    auto u = static_cast<unsigned char>(ch);
-    if (ch == '\n') {
-      out += "\\n";
-    } else if (ch == '\r') {
-      out += "\\r";
-    } else if (ch == '\t') {
-      out += "\\t";
-    } else if (u < 0x20 || u == 0x7f) {
-      out += "\\x";
-      out += kHex[u >> 4];
-      out += kHex[u & 0x0f];
-    } else {
-      out += ch;
-    }
-  }
-  return out;
-}
-
 void set_log_level(LogLevel level) { logging().logger->set_level(to_spdlog(level)); }
 
 void set_log_callback(std::function<void(LogLevel, std::string_view)> callback) {

@@ -1,7 +1,8 @@
 // File: memory_lock.h
 //
 // The platform hook under the secure arena (secure_arena.cpp): map a region the OS will keep in
-// RAM and out of core dumps, and give it back. memory_lock_posix.cpp uses mmap + mlock +
+// RAM and out of core dumps, and give it back. The platform file also implements
+// sts::secure_zero (stsecrets/secure_buffer.h): explicit_bzero / SecureZeroMemory. memory_lock_posix.cpp uses mmap + mlock +
 // MADV_DONTDUMP; memory_lock_windows.cpp uses VirtualAlloc + VirtualLock.
 //
 // Thread-safety: stateless; safe from any thread.
@@ -24,7 +25,5 @@ std::size_t page_size() noexcept;
 LockedRegion map_locked(std::size_t size) noexcept;
 // The caller has zeroed the region; this unlocks and unmaps it.
 void unmap_locked(const LockedRegion& region) noexcept;
-// Zeroing the optimiser cannot remove (explicit_bzero / SecureZeroMemory).
-void secure_zero(void* p, std::size_t n) noexcept;
 
 }  // namespace sts::platform

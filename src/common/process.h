@@ -2,7 +2,7 @@
 //
 // The hardened backend run (SPEC 4): runs exactly a VerifiedExecutable with the request on
 // stdin, a scrubbed environment, capped stdout/stderr and a deadline, and returns the bytes and
-// the exit status. process_posix.cpp (Boost.Process v2 + execveat on the checked fd) and
+// the exit status. process_posix.cpp (our own spawn + execveat of the checked fd) and
 // process_windows.cpp (CreateProcessW + handle list + job object) implement it.
 //
 // Options are deny-by-default (STYLE 5): empty environment plus an allow-list, no PATH search,
@@ -50,11 +50,13 @@ struct RunOutput {
 
 // Errors: spawn_failed, backend_exit, backend_signal, backend_timeout, output_too_large. Each
 // names the executable. `stats` is filled on every path (for the audit record).
+namespace platform {
 Result<RunOutput> run_backend(const RunOptions& options, RunStats& stats);
 
 // The environment block the child gets (SPEC 4), as NAME=VALUE strings, built before any fork.
 // Platform-specific (POSIX: PATH=/usr/bin:/bin unless allow-listed; Windows: SystemRoot,
 // SystemDrive, TEMP, TMP, a system PATH), implemented beside run_backend and tested directly.
 std::vector<std::string> child_environment(const std::vector<std::string>& allow, const Environment& caller);
+}  // namespace platform
 
 }  // namespace sts

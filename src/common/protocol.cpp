@@ -25,6 +25,8 @@
 //     field names "value"/"error" inside a requested handle's entry; otherwise just the offset.
 #include "common/protocol.h"
 
+#include "common/text.h"
+
 #include "stsecrets/secure_buffer.h"
 
 #include <nlohmann/json.hpp>
@@ -202,88 +204,6 @@ Result<std::vector<std::string>> parse_request(std::string_view bytes) {
     parsed = false;
   }
   return sax.finish(parsed);
-}
-
-// ---- backend text --------------------------------------------------------------------------
-
-namespace {
-
-// Length of the valid UTF-8 sequence at p (1..4), or 0 when it is invalid: overlongs, surrogates
-// (U+D800..U+DFFF), code points above U+10FFFF and truncated sequences are all invalid.
-std::size_t utf8_sequence_length(const unsigned char* p, std::size_t avail) noexcept {
-  unsigned char c = p[0];
-  if (c < 0x80) return 1;
-  auto cont = [&](std::size_t i, unsigned char lo = 0x80, unsigned char hi = 0xBF) {
-    return i < avail && p[i] >= lo && p[i] <= hi;
-  };
-  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
-  if (c == 0xE0) return cont(1, 0xA0, 0xBF) && cont(2) ? 3 : 0;
-  if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) return cont(1) && cont(2) ? 3 : 0;
-  if (c == 0xED) return cont(1, 0x80, 0x9F) && cont(2) ? 3 : 0;
-  if (c == 0xF0) return cont(1, 0x90, 0xBF) && cont(2) && cont(3) ? 4 : 0;
-  if (c >= 0xF1 && c <= 0xF3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
-  if (c == 0xF4) return cont(1, 0x80, 0x8F) && cont(2) && cont(3) ? 4 : 0;
-  return 0;
-}
-
-void append_hex_escape(std::string& out, unsigned value, int digits, const char* prefix) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += prefix;
-  for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4) out += kHex[(value >> static_cast<unsigned>(shift)) & 0xFu];
-}
-
-}  // namespace
-
-std::string sanitize_backend_text(std::string_view text) {
-  constexpr std::string_view kEllipsis = "...";
-  std::string out;
-  out.reserve(std::min(text.size(), kMaxBackendErrorBytes));
-  std::vector<std::size_t> boundaries;   // out.size() after each whole piece
-  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-  std::string piece;
-  bool cut = false;
-  for (std::size_t i = 0; i < text.size();) {
-    unsigned char c = p[i];
-    std::size_t consumed = 1;
-    piece.clear();
-    switch (c) {
-      case '\n': piece = "\\n"; break;
-      case '\r': piece = "\\r"; break;
-      case '\t': piece = "\\t"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          append_hex_escape(piece, c, 2, "\\x");
-        } else if (c < 0x80) {
-          piece.assign(1, static_cast<char>(c));
-        } else {
-          std::size_t n = utf8_sequence_length(p + i, text.size() - i);
-          if (n == 0) {
-            append_hex_escape(piece, c, 2, "\\x");
-          } else if (n == 2 && c == 0xC2 && p[i + 1] < 0xA0) {
-            // C1 controls (U+0080..U+009F) move terminals too.
-            append_hex_escape(piece, p[i + 1], 4, "\\u");
-            consumed = 2;
-          } else {
-            piece.assign(text.substr(i, n));
-            consumed = n;
-          }
-        }
-    }
-    if (out.size() + piece.size() > kMaxBackendErrorBytes) {
-      cut = true;
-      break;
-    }
-    out += piece;
-    boundaries.push_back(out.size());
-    i += consumed;
-  }
-  if (cut) {
-    // Whole characters and whole escapes only, and "..." within the cap.
-    while (!boundaries.empty() && boundaries.back() + kEllipsis.size() > kMaxBackendErrorBytes) boundaries.pop_back();
-    out.resize(boundaries.empty() ? 0 : boundaries.back());
-    out += kEllipsis;
-  }
-  return out;
 }
 
 // ---- response ------------------------------------------------------------------------------

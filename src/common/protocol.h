@@ -26,7 +26,6 @@
 
 namespace sts {
 
-constexpr std::size_t kMaxBackendErrorBytes = 512;
 
 // {"version":"1.0","secrets":["h1","h2"]} for sorted, unique handles.
 std::string encode_request(const std::vector<std::string>& handles);
@@ -45,8 +44,5 @@ struct ValidateOptions {
 // backend in messages.
 Result<FetchResult> validate_response(std::string_view bytes, const std::vector<std::string>& requested,
                                       const ValidateOptions& options, std::string_view executable);
-
-// Escapes control characters and caps at kMaxBackendErrorBytes (for the backend's `error`).
-std::string sanitize_backend_text(std::string_view text);
 
 }  // namespace sts

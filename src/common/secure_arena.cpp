@@ -98,7 +98,7 @@ class Arena {
   void deallocate(char* p, std::size_t n) noexcept {
     if (p == nullptr) return;
     n = round_up(std::max<std::size_t>(n, 1), kUnit);
-    platform::secure_zero(p, n);
+    secure_zero(p, n);
     std::lock_guard<std::mutex> lock(mu_);
     for (std::size_t i = 0; i < chunks_.size(); ++i) {
       Chunk& c = chunks_[i];
@@ -171,8 +171,6 @@ class Arena {
 
 }  // namespace
 
-void secure_zero(void* p, std::size_t n) noexcept { platform::secure_zero(p, n); }
-
 bool secure_equal(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;
   volatile unsigned char diff = 0;
@@ -227,7 +225,7 @@ void SecureBuffer::commit(std::size_t n) noexcept {
 
 void SecureBuffer::truncate(std::size_t new_size) noexcept {
   if (new_size >= size_) return;
-  platform::secure_zero(data_ + new_size, size_ - new_size);
+  secure_zero(data_ + new_size, size_ - new_size);
   size_ = new_size;
 }
 

@@ -591,7 +591,7 @@ Result<VerifiedExecutable> Checker::check_file(int dirfd, const std::string& nam
 
 }  // namespace
 
-Result<VerifiedExecutable> check_executable(const CheckOptions& options, ExecutableReport* report) {
+Result<VerifiedExecutable> platform::check_executable(const CheckOptions& options, ExecutableReport* report) {
   ExecutableReport local;
   ExecutableReport& out = report != nullptr ? *report : local;
   out = ExecutableReport{};

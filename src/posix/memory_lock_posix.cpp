@@ -4,6 +4,7 @@
 #endif
 
 #include "common/memory_lock.h"
+#include "stsecrets/secure_buffer.h"
 
 #include <cerrno>
 #include <cstring>
@@ -42,8 +43,14 @@ void unmap_locked(const LockedRegion& region) noexcept {
   (void)::munmap(region.base, region.size);
 }
 
+
+}  // namespace sts::platform
+
+namespace sts {
+
+// The one secure_zero (stsecrets/secure_buffer.h): a call the optimiser cannot remove.
 void secure_zero(void* p, std::size_t n) noexcept {
   if (p != nullptr && n != 0) ::explicit_bzero(p, n);
 }
 
-}  // namespace sts::platform
+}  // namespace sts

@@ -334,9 +334,9 @@ class BackendRun {
     arg_storage_.push_back(path_);  // argv[0] is the configured path
     for (const auto& a : options_.arguments) arg_storage_.push_back(a);
     if (options_.caller_environment != nullptr) {
-      env_storage_ = child_environment(options_.environment_allow, *options_.caller_environment);
+      env_storage_ = platform::child_environment(options_.environment_allow, *options_.caller_environment);
     } else {
-      env_storage_ = child_environment(options_.environment_allow,
+      env_storage_ = platform::child_environment(options_.environment_allow,
                                        allowed_process_environment(options_.environment_allow));
     }
     for (auto& a : arg_storage_) argv_.push_back(a.data());
@@ -680,7 +680,7 @@ class BackendRun {
 
 }  // namespace
 
-std::vector<std::string> child_environment(const std::vector<std::string>& allow, const Environment& caller) {
+std::vector<std::string> platform::child_environment(const std::vector<std::string>& allow, const Environment& caller) {
   std::vector<std::string> env;
   const bool path_allowed = std::find(allow.begin(), allow.end(), "PATH") != allow.end();
   const auto path = caller.find("PATH");
@@ -697,7 +697,7 @@ std::vector<std::string> child_environment(const std::vector<std::string>& allow
   return env;
 }
 
-Result<RunOutput> run_backend(const RunOptions& options, RunStats& stats) {
+Result<RunOutput> platform::run_backend(const RunOptions& options, RunStats& stats) {
   stats = RunStats{};
   if (options.executable == nullptr || !options.executable->valid()) {
     return Error{Code::internal, 0, "run_backend needs a verified executable (check_executable)"};

@@ -319,7 +319,7 @@ class Checker {
 
 }  // namespace
 
-Result<VerifiedExecutable> check_executable(const CheckOptions& options, ExecutableReport* report) {
+Result<VerifiedExecutable> platform::check_executable(const CheckOptions& options, ExecutableReport* report) {
   return Checker(options, report).run();
 }
 

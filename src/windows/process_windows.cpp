@@ -244,7 +244,7 @@ class Run {
       caller = &own;
     }
     std::wstring env_block;
-    for (const std::string& kv : child_environment(o_.environment_allow, *caller)) {
+    for (const std::string& kv : platform::child_environment(o_.environment_allow, *caller)) {
       env_block += win::to_wide(kv);
       env_block += L'\0';
     }
@@ -529,7 +529,7 @@ class Run {
 
 }  // namespace
 
-std::vector<std::string> child_environment(const std::vector<std::string>& allow, const Environment& caller) {
+std::vector<std::string> platform::child_environment(const std::vector<std::string>& allow, const Environment& caller) {
   // name (upper-case key) -> NAME=VALUE. System values come from the system, not from the
   // caller's environment; the caller's allow-list may override them deliberately.
   std::map<std::string, std::string> block;
@@ -555,7 +555,7 @@ std::vector<std::string> child_environment(const std::vector<std::string>& allow
   return out;
 }
 
-Result<RunOutput> run_backend(const RunOptions& options, RunStats& stats) {
+Result<RunOutput> platform::run_backend(const RunOptions& options, RunStats& stats) {
   stats = RunStats{};
   return Run(options, stats).run();
 }

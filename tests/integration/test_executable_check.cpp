@@ -56,7 +56,7 @@ void require_rejected(const CheckOptions& options, Code code, const std::string&
   const auto before = sts::test::open_fds();
   {
     ExecutableReport report;
-    auto result = sts::check_executable(options, &report);
+    auto result = sts::platform::check_executable(options, &report);
     REQUIRE_FALSE(result);
     INFO(result.error().message);
     CHECK(result.error().code == code);
@@ -69,7 +69,7 @@ void require_rejected(const CheckOptions& options, Code code, const std::string&
 }
 
 sts::VerifiedExecutable require_ok(const CheckOptions& options, ExecutableReport* report = nullptr) {
-  auto result = sts::check_executable(options, report);
+  auto result = sts::platform::check_executable(options, report);
   if (!result) FAIL("unexpected rejection: " << result.error().message);
   REQUIRE(result->valid());
   return std::move(result).value();
@@ -405,7 +405,7 @@ TEST_CASE("executable check: the report lists every rule in a stable order") {
     REQUIRE(::chown(path.c_str(), kOtherUid, static_cast<gid_t>(-1)) == 0);
     REQUIRE(::chmod(path.c_str(), 04755) == 0);  // chown cleared the setuid bit
     ExecutableReport report;
-    auto result = sts::check_executable({path, false, std::string(64, '0')}, &report);
+    auto result = sts::platform::check_executable({path, false, std::string(64, '0')}, &report);
     REQUIRE_FALSE(result);
     std::vector<std::string> failed;
     for (const auto& rule : report.rules)
@@ -488,16 +488,16 @@ int unprivileged_child(const std::string& mine, const std::string& root_file,
     return 102;
   }
   auto rejected_with = [](const CheckOptions& o, const std::string& fragment) {
-    auto r = sts::check_executable(o);
+    auto r = sts::platform::check_executable(o);
     return !r && r.error().code == Code::exec_rejected && r.error().message.find(fragment) != std::string::npos;
   };
   // 1: my own 0700 file in my own directory under root-owned 0755 and 1777 directories
-  if (!sts::check_executable({mine, false, ""})) return 1;
+  if (!sts::platform::check_executable({mine, false, ""})) return 1;
   // 2: a root-owned 0700 file is a foreign owner for me
   if (!rejected_with({root_file, false, ""}, root_file + " is owned by root, not by uid 54321 (the effective user)"))
     return 2;
   // 3: root-owned, group 54321 (mine), 0750, with allow_group_exec: accepted
-  if (!sts::check_executable({group_file, true, ""})) return 3;
+  if (!sts::platform::check_executable({group_file, true, ""})) return 3;
   // 4: the same file without allow_group_exec: rejected
   if (!rejected_with({group_file, false, ""}, "is owned by root, not by uid 54321 (the effective user)")) return 4;
   // 5: root-owned, group root (not mine), 0750, allow_group_exec: rejected
@@ -549,7 +549,7 @@ TEST_CASE("executable check: no descriptor leaks on any rejection") {
   const auto before = sts::test::open_fds();
   for (int i = 0; i < 20; ++i) {
     for (const auto& p : {dir / "bad/backend", dir / "wide", dir / "suid", dir / "loop", dir / "missing"}) {
-      auto r = sts::check_executable({p, false, ""});
+      auto r = sts::platform::check_executable({p, false, ""});
       CHECK_FALSE(r);
     }
   }

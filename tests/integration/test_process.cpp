@@ -95,7 +95,7 @@ Outcome run(const Spec& spec) {
 
   Outcome o;
   const auto t0 = std::chrono::steady_clock::now();
-  o.result.emplace(sts::run_backend(options, o.stats));
+  o.result.emplace(sts::platform::run_backend(options, o.stats));
   o.elapsed = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - t0);
   const std::string pid_text = sts::test::read_file(pid_file);
   if (!pid_text.empty()) o.pid = static_cast<pid_t>(std::stol(pid_text));
@@ -164,12 +164,12 @@ std::vector<std::string> lines(const std::string& text) {
 TEST_CASE("child_environment: a fixed PATH plus the allow-listed variables that exist, nothing else") {
   const sts::Environment caller{{"PATH", "/home/u/bin:/usr/bin"}, {"HOME", "/root"},
                                 {"STS_API_KEY", "k-123"}, {"VAULT_ADDR", "https://v"}};
-  CHECK(sts::child_environment({}, caller) == std::vector<std::string>{"PATH=/usr/bin:/bin"});
-  CHECK(sts::child_environment({"VAULT_ADDR", "MISSING", "VAULT_ADDR", "", "A=B"}, caller) ==
+  CHECK(sts::platform::child_environment({}, caller) == std::vector<std::string>{"PATH=/usr/bin:/bin"});
+  CHECK(sts::platform::child_environment({"VAULT_ADDR", "MISSING", "VAULT_ADDR", "", "A=B"}, caller) ==
         std::vector<std::string>{"PATH=/usr/bin:/bin", "VAULT_ADDR=https://v"});
-  CHECK(sts::child_environment({"PATH"}, caller) == std::vector<std::string>{"PATH=/home/u/bin:/usr/bin"});
+  CHECK(sts::platform::child_environment({"PATH"}, caller) == std::vector<std::string>{"PATH=/home/u/bin:/usr/bin"});
   // PATH allow-listed but unset: the fixed one, never no PATH at all.
-  CHECK(sts::child_environment({"PATH"}, sts::Environment{}) == std::vector<std::string>{"PATH=/usr/bin:/bin"});
+  CHECK(sts::platform::child_environment({"PATH"}, sts::Environment{}) == std::vector<std::string>{"PATH=/usr/bin:/bin"});
 }
 
 // ---- success paths ---------------------------------------------------------------------------
@@ -278,7 +278,7 @@ TEST_CASE("the checked descriptor runs, even when the path is replaced after the
   options.executable = &exe;
   options.input = kRequest;
   sts::RunStats stats;
-  auto r = sts::run_backend(options, stats);
+  auto r = sts::platform::run_backend(options, stats);
   REQUIRE(r);
   CHECK(value_of(std::string(r->out.view()), "who") == "checked");
 }
@@ -286,14 +286,14 @@ TEST_CASE("the checked descriptor runs, even when the path is replaced after the
 TEST_CASE("through check_executable: the verified fake backend runs") {
   sts::CheckOptions check;
   check.path = fake().path;
-  auto exe = sts::check_executable(check);
+  auto exe = sts::platform::check_executable(check);
   if (!exe) FAIL("check_executable rejected the fake backend: " << exe.error().message);
   sts::RunOptions options;
   options.executable = &*exe;
   options.arguments = {"respond"};
   options.input = kRequest;
   sts::RunStats stats;
-  auto r = sts::run_backend(options, stats);
+  auto r = sts::platform::run_backend(options, stats);
   REQUIRE(r);
   CHECK(value_of(std::string(r->out.view()), "db/pass") == "val-db/pass");
 }
@@ -302,13 +302,13 @@ TEST_CASE("through check_executable: a verified #! script runs (fd 3 reaches the
   const Installed script("#!/bin/sh\ncat >/dev/null\nprintf '{\"ok\":{\"value\":\"yes\"}}'\n");
   sts::CheckOptions check;
   check.path = script.path;
-  auto exe = sts::check_executable(check);
+  auto exe = sts::platform::check_executable(check);
   if (!exe) FAIL("check_executable rejected the script: " << exe.error().message);
   sts::RunOptions options;
   options.executable = &*exe;
   options.input = kRequest;
   sts::RunStats stats;
-  auto r = sts::run_backend(options, stats);
+  auto r = sts::platform::run_backend(options, stats);
   if (!r) FAIL(r.error().message);
   CHECK(value_of(std::string(r->out.view()), "ok") == "yes");
 }
@@ -389,7 +389,7 @@ TEST_CASE("concurrent runs from 4 threads") {
         options.arguments = {"respond"};
         options.input = request;
         sts::RunStats stats;
-        auto r = sts::run_backend(options, stats);
+        auto r = sts::platform::run_backend(options, stats);
         if (r && r->out.view() == "{\"" + h + "\":{\"value\":\"val-" + h + "\"}}") ++good;
       }
     });
@@ -512,7 +512,7 @@ TEST_CASE("the backend dies with the caller (PR_SET_PDEATHSIG)") {
     options.caller_environment = &env;
     options.timeout = 60s;
     sts::RunStats stats;
-    (void)sts::run_backend(options, stats);
+    (void)sts::platform::run_backend(options, stats);
     ::_exit(0);
   }
   pid_t backend = -1;
@@ -542,7 +542,7 @@ TEST_CASE("a host that ignores SIGCHLD: the lost exit status is an error, nothin
 TEST_CASE("run_backend without an executable is an internal error, not a crash") {
   sts::RunOptions options;
   sts::RunStats stats;
-  auto r = sts::run_backend(options, stats);
+  auto r = sts::platform::run_backend(options, stats);
   REQUIRE_FALSE(r);
   CHECK(r.error().code == Code::internal);
 }

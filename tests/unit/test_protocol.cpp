@@ -1,6 +1,7 @@
 // Tests for src/common/protocol.cpp: one test per SPEC 3 rule, each asserting the exact
 // sts::Code and a message fragment, plus no-echo and residue tests (SPEC 6).
 #include "common/protocol.h"
+#include "common/text.h"
 
 #include "stsecrets/logging.h"
 #include "stsecrets/secure_buffer.h"
@@ -278,7 +279,7 @@ TEST_CASE("a non-empty error is handle_backend_error and carries the backend's t
     sts::Error e2 = handle_error(R"({"h1":{"error":")" + long_error + R"("}})");
     CHECK(e2.code == sts::Code::handle_backend_error);
     const std::string prefix = "backend /opt/backend: handle \"h1\": backend error: ";
-    REQUIRE(e2.message.size() == prefix.size() + sts::kMaxBackendErrorBytes);
+    REQUIRE(e2.message.size() == prefix.size() + sts::kMaxBackendTextBytes);
     CHECK(e2.message.substr(e2.message.size() - 3) == "...");
   }
   SECTION("an error that is not a string is an error too") {

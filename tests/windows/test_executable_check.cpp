@@ -33,7 +33,7 @@ struct Setup {
 };
 
 Result<VerifiedExecutable> check(const std::string& path, ExecutableReport* report = nullptr) {
-  return check_executable(CheckOptions{path, false, ""}, report);
+  return platform::check_executable(CheckOptions{path, false, ""}, report);
 }
 
 constexpr const char* kGoodFolder = "D:P(A;OICI;FA;;;{U})(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)";
@@ -314,7 +314,7 @@ TEST_CASE("relative, UNC and device paths and allow_group_exec are configuration
     CHECK(r.error().code == Code::config_invalid);
     INFO(r.error().message);
   }
-  auto r = check_executable(CheckOptions{"C:\\backend.exe", true, ""});
+  auto r = platform::check_executable(CheckOptions{"C:\\backend.exe", true, ""});
   REQUIRE_FALSE(r.has_value());
   CHECK(r.error().code == Code::config_invalid);
   CHECK_THAT(r.error().message, Catch::Contains("allow_group_exec"));
@@ -352,9 +352,9 @@ TEST_CASE("the SHA-256 pin is computed from the held handle", "[sha256]") {
   REQUIRE(r.has_value());
   std::string sum = r->sha256();
   REQUIRE(sum.size() == 64);
-  auto same = check_executable(CheckOptions{s.exe, false, sum});
+  auto same = platform::check_executable(CheckOptions{s.exe, false, sum});
   CHECK(same.has_value());
-  auto other = check_executable(CheckOptions{s.exe, false, std::string(64, '0')});
+  auto other = platform::check_executable(CheckOptions{s.exe, false, std::string(64, '0')});
   REQUIRE_FALSE(other.has_value());
   CHECK(other.error().code == Code::exec_rejected);
   CHECK_THAT(other.error().message, Catch::Contains(sum));

@@ -23,7 +23,7 @@ TEST_CASE("map_locked gives zeroed, locked pages", "[memory]") {
   auto* p = static_cast<unsigned char*>(r.base);
   for (std::size_t i = 0; i < size; ++i) REQUIRE(p[i] == 0);
   p[10] = 42;
-  platform::secure_zero(p, size);
+  secure_zero(p, size);
   CHECK(p[10] == 0);
   platform::unmap_locked(r);
 }

@@ -27,7 +27,7 @@ struct Backend {
     REQUIRE(set_sddl(tmp.path(), "D:P(A;OICI;FA;;;{U})(A;OICI;FA;;;SY)"));
     copy_fake_backend(exe);
     REQUIRE(set_sddl(exe, "D:P(A;;FA;;;{U})"));
-    auto r = check_executable(CheckOptions{exe, false, ""});
+    auto r = platform::check_executable(CheckOptions{exe, false, ""});
     INFO((r ? std::string() : r.error().message));
     REQUIRE(r.has_value());
     verified = std::move(r).value();
@@ -53,7 +53,7 @@ Ran run(const Backend& b, std::vector<std::string> args, std::string_view input 
   o.caller_environment = env;
   RunStats stats;
   auto t0 = std::chrono::steady_clock::now();
-  auto r = run_backend(o, stats);
+  auto r = platform::run_backend(o, stats);
   auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
   return Ran{std::move(r), std::move(stats), elapsed};
 }
@@ -196,14 +196,14 @@ TEST_CASE("print-env: only the minimal block, the allow-list and Wine's own WINE
 
 TEST_CASE("child_environment: sorted, case-insensitive, PATH only when allow-listed", "[env]") {
   Environment env{{"Path", "C:\\mine"}, {"zeta", "1"}, {"Alpha", "2"}};
-  auto block = child_environment({"ALPHA", "PATH", "zeta", "missing", "BAD=NAME"}, env);
+  auto block = platform::child_environment({"ALPHA", "PATH", "zeta", "missing", "BAD=NAME"}, env);
   REQUIRE(block.size() == 7);
   CHECK(block[0] == "Alpha=2");
   bool path_mine = false;
   for (auto& kv : block) path_mine = path_mine || kv == "Path=C:\\mine";  // the caller's spelling
   CHECK(path_mine);
   CHECK(block.back() == "zeta=1");
-  auto minimal = child_environment({}, env);
+  auto minimal = platform::child_environment({}, env);
   CHECK(minimal.size() == 5);
 }
 
