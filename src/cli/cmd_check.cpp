@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <memory>
 #include <optional>
 
 namespace sts::cli {
@@ -37,6 +38,9 @@ struct FetchOutcome {
   std::vector<Fetched> handles;
   std::optional<Error> run_error;
   std::vector<Error> scan_errors;
+  // Kept alive until everything is printed: its cache makes the fetched values known to
+  // redaction, so an error text quoting one of them is masked on stdout and stderr.
+  std::unique_ptr<Resolver> resolver;
 };
 
 FetchOutcome fetch_all(const Document& main_doc, const Config& cfg, const Environment& env) {
@@ -50,9 +54,9 @@ FetchOutcome fetch_all(const Document& main_doc, const Config& cfg, const Enviro
   std::vector<std::string> handles;
   for (const auto& [h, uses] : grouped) handles.push_back(h);
   if (handles.empty()) return out;
-  Resolver resolver(cfg);
+  out.resolver = std::make_unique<Resolver>(cfg);
   // The values are not looked at: only whether each handle resolved.
-  auto report = resolver.with_values(handles, [](std::string_view, std::string_view) {});
+  auto report = out.resolver->with_values(handles, [](std::string_view, std::string_view) {});
   if (!report) out.run_error = report.error();
   for (const auto& [h, uses] : grouped) {
     Fetched f{h, uses, std::nullopt};
