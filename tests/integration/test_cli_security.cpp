@@ -148,6 +148,15 @@ TEST_CASE("security: the command is non-dumpable before it holds a secret (SPEC 
     if (!started) ::usleep(10000);
   }
   REQUIRE(started);
+  // The kernel shows a non-dumpable process's /proc entry as owned by root (task_dump_owner):
+  // wait for stsecrets to get there (it hardens itself first thing in main), bounded.
+  bool non_dumpable = false;
+  for (int i = 0; i < 500 && !non_dumpable; ++i) {
+    struct stat st {};
+    non_dumpable = ::stat(("/proc/" + std::to_string(pid) + "/status").c_str(), &st) == 0 && st.st_uid == 0;
+    if (!non_dumpable) ::usleep(10000);
+  }
+  CHECK(non_dumpable);
   // Another process of the same unprivileged uid tries to read its environment.
   const pid_t probe = ::fork();
   REQUIRE(probe >= 0);
