@@ -5,6 +5,7 @@
 // another handle's value).
 #include "commands.h"
 #include "handle_report.h"
+#include "inputs.h"
 #include "output.h"
 
 #include "stsecrets/check.h"
@@ -231,16 +232,14 @@ int run_check(std::span<const std::string> args) {
   const bool json = parsed->has("json");
 
   const Environment env = current_environment();
-  const std::string main_config = config_path(*parsed, env);
-  auto doc = load_document(main_config);
-  if (!doc) return fail(doc.error());
-  auto cfg = load_config(doc->root, env, main_config);
-  if (!cfg) return fail(cfg.error());
-  cfg->file = main_config;
+  auto in = load_inputs(*parsed, env);
+  if (!in) return fail(in.error());
+  if (!in->config) return fail(in->config.error());
+  const std::string& main_config = in->main_config;
 
-  const CheckReport report = check_config(*cfg);
+  const CheckReport report = check_config(*in->config);
   std::optional<FetchOutcome> fetched;
-  if (parsed->has("fetch") && report.ok()) fetched = fetch_all(*doc, *cfg, env);
+  if (parsed->has("fetch") && report.ok()) fetched = fetch_all(in->docs.front(), *in->config, env);
   const Verdict v = verdict(report, fetched);
 
   std::string text;

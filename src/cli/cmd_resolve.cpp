@@ -2,6 +2,7 @@
 // document, all-or-nothing output). Output rules are documented in help.cpp and docs/cli.md.
 #include "commands.h"
 #include "handle_report.h"
+#include "inputs.h"
 #include "output.h"
 #include "render.h"
 
@@ -170,14 +171,10 @@ int run_handles(std::span<const std::string> args) {
   if (auto rc = apply_common_options(*parsed, "handles")) return *rc;
 
   const Environment env = current_environment();
-  const std::string main_config = config_path(*parsed, env);
-  std::vector<std::string> paths{main_config};
-  paths.insert(paths.end(), parsed->positionals.begin(), parsed->positionals.end());
-  auto docs = load_documents(paths);
-  if (!docs) return fail(docs.error());
+  auto in = load_inputs(*parsed, env);
+  if (!in) return fail(in.error());
   // The config tells which backend each handle goes to; without a valid one, handles still list.
-  auto cfg = load_config(docs->front().root, env, main_config);
-  const ScanResult scan = scan_inputs(*docs, &env, EnvScan::sts_prefix, cfg ? &cfg.value() : nullptr);
+  const ScanResult scan = scan_inputs(in->docs, &env, EnvScan::sts_prefix, in->config ? &in->config.value() : nullptr);
   if (!scan.errors.empty()) return fail_all(scan.errors);
   const auto grouped = group_by_handle(scan.uses);
   auto st = print_report(parsed->has("json") ? format_handles_json(grouped) : format_handles_text(grouped));
@@ -194,27 +191,23 @@ int run_resolve(std::span<const std::string> args) {
   const bool json = parsed->has("json");
 
   const Environment env = current_environment();
-  const std::string main_config = config_path(*parsed, env);
   // The main config is always resolved (its handles are checked too); it is written only when
   // no FILE is given.
-  std::vector<std::string> paths{main_config};
-  paths.insert(paths.end(), parsed->positionals.begin(), parsed->positionals.end());
-  auto docs = load_documents(paths);
-  if (!docs) return fail(docs.error());
-  auto cfg = load_config(docs->front().root, env, main_config);
-  if (!cfg) return fail(cfg.error());
-  cfg->file = main_config;
+  auto in = load_inputs(*parsed, env);
+  if (!in) return fail(in.error());
+  if (!in->config) return fail(in->config.error());
+  std::vector<Document>& docs = in->docs;
   const std::size_t first_output = parsed->positionals.empty() ? 0 : 1;
-  auto dests = plan_outputs(*parsed, *docs, first_output);
+  auto dests = plan_outputs(*parsed, docs, first_output);
   if (!dests) return fail(dests.error());
 
-  Resolver resolver(*cfg);
-  auto report = resolver.resolve(*docs);
+  Resolver resolver(*in->config);
+  auto report = resolver.resolve(docs);
   if (!report) return fail(report.error());
   if (!report->failures.empty()) return fail_handles(report->failures);
 
   const bool several_to_stdout = dests->size() > 1 && dests->front().path.empty();
-  auto texts = render_all(*dests, *docs, json, several_to_stdout);
+  auto texts = render_all(*dests, docs, json, several_to_stdout);
   if (!texts) return fail(texts.error());
 
   if (dests->front().path.empty()) {
