@@ -19,7 +19,7 @@
 # One date: SOURCE_DATE_EPOCH when set, else the last commit's date, else today (UTC); it dates
 # the man page and the newest Debian changelog entry, so one commit packages reproducibly.
 #
-# Ownership: the packaging helper (packaging/**, tests/package/**). Not thread-related.
+# Ownership: packaging (this file, packaging/**, tests/package/**). No state beyond CMake variables.
 include_guard(GLOBAL)
 
 set(STS_PACKAGE_MAINTAINER "stsecrets maintainers <stsecrets-maintainers@example.org>"

@@ -8,7 +8,8 @@
 #               .debs exist with the right names and control fields; dpkg -x both into
 #               WORK_DIR/root (a scratch root: nothing touches the system)
 #   lintian     lintian reports no error, and no warning that packaging/README.md does not accept
-#   contents    every file in its place, modes, gzip -9n, DEP-5 copyright, hardened binary
+#   contents    every file in its place, modes, gzip -9n, DEP-5 copyright, hardened binary,
+#               Depends that apt can meet here (apt-get --simulate: nothing is installed)
 #   versions    --version, the Version field, the man page header, the Debian changelog,
 #               stsecretsConfigVersion.cmake, CHANGELOG.md and CMake's VERSION all agree
 #   man         the installed page renders at 80 columns without a groff/mandoc warning
@@ -146,7 +147,17 @@ step_contents() {
   if objdump -h "$(lib_file libstsecrets.a)" | grep -q '\.debug_info'; then
     fail "libstsecrets.a still has debug sections: the dev install should strip --strip-debug"
   fi
-  echo "contents: every file in place, modes and owners right, gzip -9n, DEP-5, hardened and stripped"
+  # The Depends fields can be met on this system: apt plans the install (nothing is installed).
+  if command -v apt-get >/dev/null; then
+    local plan
+    plan=$(apt-get install --simulate --no-install-recommends "$runtime_deb" "$dev_deb" 2>&1) ||
+      fail "apt-get cannot install the packages: $(tail -3 <<<"$plan")"
+    if ! grep -q '^Inst stsecrets ' <<<"$plan" || ! grep -q '^Inst libstsecrets-dev ' <<<"$plan"; then
+      fail "apt-get does not plan to install both packages: $(tail -3 <<<"$plan")"
+    fi
+    grep -q ' 0 to remove' <<<"$plan" || fail "installing the packages would remove others: $(grep 'to remove' <<<"$plan")"
+  fi
+  echo "contents: every file in place, modes and owners right, gzip -9n, DEP-5, hardened and stripped, installable"
 }
 
 # ---- versions ----------------------------------------------------------------------------
