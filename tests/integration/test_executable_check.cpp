@@ -609,3 +609,103 @@ TEST_CASE("check_backend: report for each kind of configuration") {
     CHECK_THAT(report.error->message, Catch::Matchers::Contains(dir / "missing" + " does not exist"));
   }
 }
+
+// ---- attacks of the outside review (SPEC 5 "what really runs", sticky symlinks, fixes) ------
+
+namespace {
+
+// A copy of a system program (root, 0755) at `path`: an interpreter or loader fixture.
+std::string copy_program(const std::string& from, const std::string& path, unsigned mode = 0755) {
+  sts::test::write_file(path, sts::test::read_file(from), mode);
+  return path;
+}
+
+bool have_cc() { return ::access("/usr/bin/cc", X_OK) == 0; }
+
+// Builds a tiny C program with extra linker flags (a real toolchain's ELF for the parser).
+void compile(const std::string& out, const std::vector<std::string>& link_flags) {
+  std::vector<std::string> argv{"/usr/bin/cc", "-x", "c", "-", "-o", out};
+  argv.insert(argv.end(), link_flags.begin(), link_flags.end());
+  auto r = sts::test::run_command(argv, "int main(void) { return 0; }\n");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(::chmod(out.c_str(), 0700) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("attack: a #! interpreter in a world-writable folder") {
+  TempDir dir;
+  make_dir(dir / "ww", 0777);
+  const std::string interp = copy_program("/bin/sh", dir / "ww/sh");
+  const std::string path = make_backend(dir / "backend", 0700, "#!" + interp + "\necho ok\n");
+  require_rejected({path, false, ""}, Code::exec_rejected,
+                   "directory " + dir / "ww" + " (mode 0777, owner root) is writable by group or others");
+}
+
+TEST_CASE("attack: a #! interpreter another user can replace") {
+  TempDir dir;
+  SECTION("the interpreter's folder belongs to another user") {
+    make_dir(dir / "theirs", 0755);
+    REQUIRE(::chown((dir / "theirs").c_str(), kOtherUid, kOtherGid) == 0);
+    const std::string interp = copy_program("/bin/sh", dir / "theirs/sh");
+    const std::string path = make_backend(dir / "backend", 0700, "#!" + interp + "\necho ok\n");
+    require_rejected({path, false, ""}, Code::exec_rejected,
+                     "directory " + dir / "theirs" + " (mode 0755, owner uid 54321) is not owned by root");
+  }
+  SECTION("the interpreter belongs to another user") {
+    const std::string interp = copy_program("/bin/sh", dir / "sh");
+    REQUIRE(::chown(interp.c_str(), kOtherUid, kOtherGid) == 0);
+    const std::string path = make_backend(dir / "backend", 0700, "#!" + interp + "\necho ok\n");
+    require_rejected({path, false, ""}, Code::exec_rejected, "interpreter " + interp);
+  }
+  SECTION("the interpreter is group-writable") {
+    const std::string interp = copy_program("/bin/sh", dir / "sh", 0775);
+    const std::string path = make_backend(dir / "backend", 0700, "#!" + interp + "\necho ok\n");
+    require_rejected({path, false, ""}, Code::exec_rejected, "interpreter " + interp);
+  }
+  SECTION("a relative interpreter") {
+    const std::string path = make_backend(dir / "backend", 0700, "#!sh\necho ok\n");
+    require_rejected({path, false, ""}, Code::exec_rejected, "relative");
+  }
+}
+
+TEST_CASE("attack: an ELF whose loader or RUNPATH lies in a writable folder") {
+  if (!have_cc()) { WARN("no /usr/bin/cc: skipped"); return; }
+  TempDir dir;
+  make_dir(dir / "ww", 0777);
+  SECTION("PT_INTERP") {
+    const std::string loader = copy_program("/lib64/ld-linux-x86-64.so.2", dir / "ww/ld.so");
+    compile(dir / "backend", {"-Wl,--dynamic-linker=" + loader});
+    require_rejected({dir / "backend", false, ""}, Code::exec_rejected,
+                     "directory " + dir / "ww" + " (mode 0777, owner root) is writable by group or others");
+  }
+  SECTION("DT_RUNPATH") {
+    compile(dir / "backend", {"-Wl,-rpath," + dir / "ww", "-Wl,--enable-new-dtags"});
+    require_rejected({dir / "backend", false, ""}, Code::exec_rejected, "rpath " + dir / "ww");
+  }
+  SECTION("DT_RUNPATH in a sticky world-writable folder") {
+    make_dir(dir / "sticky", 01777);
+    compile(dir / "backend", {"-Wl,-rpath," + dir / "sticky", "-Wl,--enable-new-dtags"});
+    require_rejected({dir / "backend", false, ""}, Code::exec_rejected, "rpath " + dir / "sticky");
+  }
+}
+
+TEST_CASE("attack: a symlink in a sticky folder owned by another user") {
+  TempDir dir;
+  make_dir(dir / "good", 0755);
+  make_dir(dir / "sticky", 01777);
+  const std::string real = make_backend(dir / "good/backend", 0700);
+  make_link(real, dir / "sticky/backend");
+  REQUIRE(::lchown((dir / "sticky/backend").c_str(), kOtherUid, kOtherGid) == 0);
+  require_rejected({dir / "sticky/backend", false, ""}, Code::exec_rejected, "symlink " + dir / "sticky/backend");
+}
+
+TEST_CASE("attack: the fix for a shared system file is never chmod 700 on it") {
+  ExecutableReport report;
+  auto r = sts::platform::check_executable({"/usr/bin/env", false, ""}, &report);
+  REQUIRE_FALSE(r);
+  INFO(r.error().message);
+  CHECK(r.error().message.find("chmod 700 /usr/bin/env") == std::string::npos);
+  CHECK_THAT(r.error().message, Catch::Matchers::Contains("install -D -o root -m 0700 /usr/bin/env /opt/stsecrets/env"));
+}
