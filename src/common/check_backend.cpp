@@ -67,6 +67,7 @@ ExecutableReport check_backend(const BackendConfig& config) {
   }
   ExecutableReport report;
   CheckOptions options{config.command, config.allow_group_exec, config.sha256};
+  options.child_path = backend_search_path(config.environment, nullptr);
   auto checked = platform::check_executable(options, &report);
   // The report carries the outcome; the verified descriptor closes here, unused.
   if (!checked && !report.error) report.error = checked.error();

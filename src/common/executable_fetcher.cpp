@@ -50,7 +50,10 @@ class ExecutableFetcher final : public Fetcher {
 
  private:
   Result<FetchResult> run(const std::vector<std::string>& handles, AuditRecord& rec) {
-    auto exe = platform::check_executable({config_.command, config_.allow_group_exec, config_.sha256});
+    CheckOptions check{config_.command, config_.allow_group_exec, config_.sha256};
+    // `#!/usr/bin/env NAME` is checked in the PATH the backend will get.
+    check.child_path = backend_search_path(config_.environment, options_.caller_environment);
+    auto exe = platform::check_executable(check);
     if (!exe) return std::move(exe).error();
     rec.sha256 = exe->sha256();
     if (options_.after_check_for_test) options_.after_check_for_test();
