@@ -464,19 +464,19 @@ void ExecutableChecker::follow_env(const std::optional<std::string>& argument, c
   const std::string rule = "env " + quote_text(name);
   std::string problem;
   if (has_controls(name)) {
-    problem = "holds control characters";
+    problem = "it holds control characters";
   } else if (name.front() == '-') {
-    problem = "is an env option, which changes what env runs";
+    problem = "it is an env option, which changes what env runs";
   } else if (name.find('=') != std::string::npos) {
-    problem = "is a variable assignment, after which env would run " + script + " itself";
+    problem = "it is a variable assignment, after which env would run " + script + " itself";
   } else if (name.find_first_of(" \t") != std::string::npos) {
-    problem = "holds a space: Linux passes the rest of the #! line to env as one program name";
+    problem = "it holds a space, and Linux passes the rest of the #! line to env as one program name";
   } else if (name.find('/') != std::string::npos && name.front() != '/') {
-    problem = "is a relative path, which env would take from the working directory";
+    problem = "it is a relative path, which env would take from the working directory";
   }
   if (!problem.empty()) {
-    book_.fail(rule, "\"" + quote_text(name) + "\" " + problem, hint,
-               "the #! line of " + script + " passes \"" + quote_text(name) + "\" to env, which " + problem + ": " + hint);
+    book_.fail(rule, "\"" + quote_text(name) + "\": " + problem, hint,
+               "the #! line of " + script + " passes \"" + quote_text(name) + "\" to env; " + problem + ": " + hint);
     return;
   }
   if (name.front() == '/') {
