@@ -391,7 +391,7 @@ TEST_CASE("config file ACL rules: others may read, nobody else may change it", "
       {"Users change permissions", "D:P(A;;FA;;;{U})(A;;WD;;;BU)", false, "change permissions"},
       {"Users take ownership", "D:P(A;;FA;;;{U})(A;;WO;;;BU)", false, "take ownership"},
       {"Users delete", "D:P(A;;FA;;;{U})(A;;SD;;;BU)", false, "delete"},
-      {"Authenticated Users full", "D:P(A;;FA;;;{U})(A;;FA;;;AU)", false, "full control"},
+      {"Authenticated Users full", "D:P(A;;FA;;;{U})(A;;FA;;;AU)", false, "write data, append data, delete"},
       {"deny for the current user", "D:P(D;;FW;;;{U})(A;;FA;;;{U})", false, "deny entry"},
   };
   const std::string user = win::current_user_sid();
