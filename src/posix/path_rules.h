@@ -181,6 +181,13 @@ class RuleBook {
                     const std::string& target, const std::string& folder, const struct stat& folder_st);
   void walk_error(const Subject& subject, const std::string& here, const std::vector<std::string>& names, int err,
                   int links);
+  // The steps of walk().
+  struct WalkCursor;
+  bool walk_start(const Subject& subject, WalkCursor& cursor);
+  bool walk_step(const Subject& subject, WalkCursor& cursor, const std::string& name);
+  bool walk_link(const Subject& subject, WalkCursor& cursor, const UniqueFd& fd, const struct stat& st,
+                 const std::string& here);
+  void walk_end(WalkCursor& cursor, const std::string& name, const std::string& here);
 
   std::vector<CheckRule>* rules_;
   Code rejected_;

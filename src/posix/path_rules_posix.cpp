@@ -403,129 +403,145 @@ void RuleBook::walk_error(const Subject& s, const std::string& here, const std::
 
 // ---- the walk ------------------------------------------------------------------------------
 
-Walk RuleBook::walk(const Subject& s) {
+// The state of one walk: the folders of the current resolved path ("/" first, each open with
+// O_PATH and its status), their names below "/", and the components still to go.
+struct RuleBook::WalkCursor {
   struct Frame {
     UniqueFd fd;
     struct stat st {};
   };
-  Walk w;
-  std::vector<Frame> dirs;         // the folders of the current resolved path, "/" first
-  std::vector<std::string> names;  // the resolved path's components below "/"
-  {
-    Frame root{UniqueFd(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)), {}};
-    if (!root.fd.valid() || ::fstat(root.fd.get(), &root.st) != 0) {
-      const int e = errno;
-      fail("directory /", "cannot open: " + errno_text(e), "", "cannot open / to check " + s.path + ": " + errno_text(e),
-           e, unusable_);
-      return w;
-    }
-    rule_directory(s, "/", root.st, false);
-    dirs.push_back(std::move(root));
-  }
-
+  std::vector<Frame> dirs;
+  std::vector<std::string> names;
   std::deque<std::string> pending;
-  for (auto& c : split_path(s.path)) pending.push_back(std::move(c));
+  Walk walk;
+};
 
-  while (!pending.empty()) {
-    std::string name = std::move(pending.front());
-    pending.pop_front();
+Walk RuleBook::walk(const Subject& s) {
+  WalkCursor c;
+  if (!walk_start(s, c)) return std::move(c.walk);
+  while (!c.pending.empty()) {
+    std::string name = std::move(c.pending.front());
+    c.pending.pop_front();
     if (name == ".") continue;
     if (name == "..") {
       // The parent was checked on the way down; the resolved path never contains links.
-      if (dirs.size() > 1) {
-        dirs.pop_back();
-        names.pop_back();
+      if (c.dirs.size() > 1) {
+        c.dirs.pop_back();
+        c.names.pop_back();
       }
       continue;
     }
-    names.push_back(name);
-    const std::string here = join_path(names);
+    if (!walk_step(s, c, name)) return std::move(c.walk);
+  }
+  // The path ended on "/", "." or "..": a folder, already checked on the way.
+  c.walk.state = WalkState::found;
+  c.walk.end.checked_as_folder = true;
+  c.walk.end.resolved = join_path(c.names);
+  c.walk.end.st = c.dirs.back().st;
+  c.walk.end.node = std::move(c.dirs.back().fd);
+  return std::move(c.walk);
+}
 
-    UniqueFd fd(::openat(dirs.back().fd.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
-    if (!fd.valid()) {
-      const int e = errno;
-      if (e != ENOENT) {
-        walk_error(s, here, names, e, w.links);
-        return w;
-      }
-      w.state = WalkState::missing;
-      w.end.resolved = here;
-      w.end.name = name;
-      w.end.missing_last = pending.empty();
-      w.end.dir_st = dirs.back().st;
-      w.end.dir = std::move(dirs.back().fd);
-      names.pop_back();
-      w.end.dir_path = join_path(names);
-      return w;
-    }
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) {
-      const int e = errno;
-      fail(final_rule_name(s), "cannot stat " + here + ": " + errno_text(e), "",
-           "cannot stat " + here + via(s, w.links > 0) + ": " + errno_text(e), e, unusable_);
-      return w;
-    }
+bool RuleBook::walk_start(const Subject& s, WalkCursor& c) {
+  WalkCursor::Frame root{UniqueFd(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)), {}};
+  if (!root.fd.valid() || ::fstat(root.fd.get(), &root.st) != 0) {
+    const int e = errno;
+    fail("directory /", "cannot open: " + errno_text(e), "", "cannot open / to check " + s.path + ": " + errno_text(e), e,
+         unusable_);
+    return false;
+  }
+  rule_directory(s, "/", root.st, false);
+  c.dirs.push_back(std::move(root));
+  for (auto& part : split_path(s.path)) c.pending.push_back(std::move(part));
+  return true;
+}
 
-    if (S_ISLNK(st.st_mode)) {
-      if (++w.links > kMaxLinks) {
-        fail("symlink " + here, "more than " + std::to_string(kMaxLinks) + " symbolic links", point_at_file(s),
-             "too many symbolic links (more than " + std::to_string(kMaxLinks) + ") resolving " + s.path +
-                 (s.role == Role::backend ? "" : " (" + s.context + ")") + ", at " + here + ": " + point_at_file(s),
-             ELOOP, unusable_);
-        return w;
-      }
-      std::vector<char> target(static_cast<std::size_t>(PATH_MAX) + 1);
-      const ssize_t n = ::readlinkat(fd.get(), "", target.data(), target.size());
-      if (n < 0 || static_cast<std::size_t>(n) >= target.size()) {
-        const int e = n < 0 ? errno : ENAMETOOLONG;
-        fail("symlink " + here, "cannot read link: " + errno_text(e), "",
-             "cannot read symbolic link " + here + " resolving " + s.path + ": " + errno_text(e), e, unusable_);
-        return w;
-      }
-      const std::string link(target.data(), static_cast<std::size_t>(n));
-      names.pop_back();
-      if (!rule_symlink(s, here, st, link, join_path(names), dirs.back().st)) return w;
-      if (!link.empty() && link.front() == '/') {
-        dirs.resize(1);  // walk again from "/" (already checked)
-        names.clear();
-      }
-      auto parts = split_path(link);
-      pending.insert(pending.begin(), parts.begin(), parts.end());
-      continue;
+// One component: a folder to descend into, a link to follow, the end, or a failure. False when
+// the walk is over (c.walk says how).
+bool RuleBook::walk_step(const Subject& s, WalkCursor& c, const std::string& name) {
+  Walk& w = c.walk;
+  c.names.push_back(name);
+  const std::string here = join_path(c.names);
+  UniqueFd fd(::openat(c.dirs.back().fd.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) {
+    const int e = errno;
+    if (e != ENOENT) {
+      walk_error(s, here, c.names, e, w.links);
+      return false;
     }
-
-    if (!pending.empty()) {
-      if (!S_ISDIR(st.st_mode)) {
-        fail(final_rule_name(s), here + " is " + type_text(st.st_mode) + ", not a directory", correct_setting(s),
-             "cannot resolve " + s.path + (s.role == Role::backend ? "" : " (" + s.context + ")") + ": " + here +
-                 " is " + type_text(st.st_mode) + ", not a directory: " + correct_setting(s),
-             ENOTDIR, unusable_);
-        return w;
-      }
-      rule_directory(s, here, st, w.links > 0);
-      dirs.push_back(Frame{std::move(fd), st});
-      continue;
-    }
-
+    w.state = WalkState::missing;
+    w.end.missing_last = c.pending.empty();
+    walk_end(c, name, here);
+    return false;
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) {
+    const int e = errno;
+    fail(final_rule_name(s), "cannot stat " + here + ": " + errno_text(e), "",
+         "cannot stat " + here + via(s, w.links > 0) + ": " + errno_text(e), e, unusable_);
+    return false;
+  }
+  if (S_ISLNK(st.st_mode)) return walk_link(s, c, fd, st, here);
+  if (c.pending.empty()) {
     w.state = WalkState::found;
     w.end.node = std::move(fd);
     w.end.st = st;
-    w.end.resolved = here;
-    w.end.name = name;
-    w.end.dir_st = dirs.back().st;
-    w.end.dir = std::move(dirs.back().fd);
-    names.pop_back();
-    w.end.dir_path = join_path(names);
-    return w;
+    walk_end(c, name, here);
+    return false;
   }
+  if (!S_ISDIR(st.st_mode)) {
+    fail(final_rule_name(s), here + " is " + type_text(st.st_mode) + ", not a directory", correct_setting(s),
+         "cannot resolve " + s.path + (s.role == Role::backend ? "" : " (" + s.context + ")") + ": " + here + " is " +
+             type_text(st.st_mode) + ", not a directory: " + correct_setting(s),
+         ENOTDIR, unusable_);
+    return false;
+  }
+  rule_directory(s, here, st, w.links > 0);
+  c.dirs.push_back(WalkCursor::Frame{std::move(fd), st});
+  return true;
+}
 
-  // The path ended on "/", "." or "..": a folder, already checked on the way.
-  w.state = WalkState::found;
-  w.end.checked_as_folder = true;
-  w.end.resolved = join_path(names);
-  w.end.st = dirs.back().st;
-  w.end.node = std::move(dirs.back().fd);
-  return w;
+// A link: its folder passed, the sticky-folder rule decides, then its target's components go
+// first in the queue (an absolute target restarts from "/").
+bool RuleBook::walk_link(const Subject& s, WalkCursor& c, const UniqueFd& fd, const struct stat& st,
+                         const std::string& here) {
+  Walk& w = c.walk;
+  if (++w.links > kMaxLinks) {
+    fail("symlink " + here, "more than " + std::to_string(kMaxLinks) + " symbolic links", point_at_file(s),
+         "too many symbolic links (more than " + std::to_string(kMaxLinks) + ") resolving " + s.path +
+             (s.role == Role::backend ? "" : " (" + s.context + ")") + ", at " + here + ": " + point_at_file(s),
+         ELOOP, unusable_);
+    return false;
+  }
+  std::vector<char> target(static_cast<std::size_t>(PATH_MAX) + 1);
+  const ssize_t n = ::readlinkat(fd.get(), "", target.data(), target.size());
+  if (n < 0 || static_cast<std::size_t>(n) >= target.size()) {
+    const int e = n < 0 ? errno : ENAMETOOLONG;
+    fail("symlink " + here, "cannot read link: " + errno_text(e), "",
+         "cannot read symbolic link " + here + " resolving " + s.path + ": " + errno_text(e), e, unusable_);
+    return false;
+  }
+  const std::string link(target.data(), static_cast<std::size_t>(n));
+  c.names.pop_back();
+  if (!rule_symlink(s, here, st, link, join_path(c.names), c.dirs.back().st)) return false;
+  if (!link.empty() && link.front() == '/') {
+    c.dirs.resize(1);  // walk again from "/" (already checked)
+    c.names.clear();
+  }
+  auto parts = split_path(link);
+  c.pending.insert(c.pending.begin(), parts.begin(), parts.end());
+  return true;
+}
+
+// The walk stops at `name` in the current folder (found or missing): hand that folder out.
+void RuleBook::walk_end(WalkCursor& c, const std::string& name, const std::string& here) {
+  Walk& w = c.walk;
+  w.end.resolved = here;
+  w.end.name = name;
+  w.end.dir_st = c.dirs.back().st;
+  w.end.dir = std::move(c.dirs.back().fd);
+  c.names.pop_back();
+  w.end.dir_path = join_path(c.names);
 }
 
 }  // namespace sts::posix
