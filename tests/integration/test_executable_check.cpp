@@ -12,6 +12,7 @@
 #include "posix/path_rules.h"
 #include "posix/unique_fd.h"
 #include "stsecrets/check.h"
+#include "support/configs.h"
 #include "support/test_support.h"
 
 #include <catch2/catch.hpp>
@@ -581,23 +582,25 @@ TEST_CASE("executable check: no descriptor leaks on any rejection") {
   CHECK(sts::test::open_fds() == before);
 }
 
-TEST_CASE("check_backend: report for each kind of configuration") {
+TEST_CASE("check_config: report for each kind of configuration") {
   TempDir dir;
   SECTION("no backend") {
-    sts::BackendConfig cfg;
-    auto report = sts::check_backend(cfg);
+    sts::Config cfg;
+    auto report = sts::check_config(cfg);
     REQUIRE(report.error.has_value());
     CHECK(report.error->code == Code::config_no_backend);
     CHECK_THAT(report.error->message, Catch::Matchers::Contains("set secret_backend_command"));
   }
   SECTION("an executable: the same rules as check_executable") {
     const std::string path = make_backend(dir / "backend", 0700);
-    sts::BackendConfig cfg;
-    cfg.command = path;
+    const sts::Config cfg = sts::test::executable_config(path);
     const auto before = sts::test::open_fds();
-    auto report = sts::check_backend(cfg);
+    auto full = sts::check_config(cfg);
     CHECK(sts::test::open_fds() == before);  // the verified descriptor is not kept
-    CHECK(report.ok());
+    CHECK(full.ok());
+    REQUIRE(full.backends.size() == 1);
+    const auto& report = full.backends[0];
+    CHECK(report.type == "executable");
     CHECK(report.path == path);
     CHECK(report.mode == "0700");
     CHECK(report.sha256 == sha256sum(path));
@@ -607,30 +610,24 @@ TEST_CASE("check_backend: report for each kind of configuration") {
   }
   SECTION("a rejected executable") {
     const std::string path = make_backend(dir / "backend", 0755);
-    sts::BackendConfig cfg;
-    cfg.command = path;
-    auto report = sts::check_backend(cfg);
+    auto report = sts::check_config(sts::test::executable_config(path));
     REQUIRE(report.error.has_value());
     CHECK(report.error->code == Code::exec_rejected);
     CHECK_THAT(report.error->message, Catch::Matchers::Contains("run chmod 700 " + path));
   }
   SECTION("the file backend reports its root folder") {
-    sts::BackendConfig cfg;
-    cfg.backend_type = "file";
-    cfg.file_root = dir.path();
-    cfg.command = "/does/not/matter";  // the file backend wins, as in make_fetcher
-    auto report = sts::check_backend(cfg);
-    CHECK(report.ok());
+    auto full = sts::check_config(sts::test::file_config(dir.path()));
+    CHECK(full.ok());
+    REQUIRE(full.backends.size() == 1);
+    const auto& report = full.backends[0];
+    CHECK(report.type == "file");
     CHECK(report.path == dir.path());
     REQUIRE(report.rules.size() == 2);
     CHECK(report.rules[0].name == "root folder");
     CHECK(report.rules[1].name == "root folder exists");
   }
   SECTION("the file backend with a missing root folder") {
-    sts::BackendConfig cfg;
-    cfg.backend_type = "file";
-    cfg.file_root = dir / "missing";
-    auto report = sts::check_backend(cfg);
+    auto report = sts::check_config(sts::test::file_config(dir / "missing"));
     REQUIRE(report.error.has_value());
     CHECK(report.error->code == Code::config_invalid);
     CHECK_THAT(report.error->message, Catch::Matchers::Contains(dir / "missing" + " does not exist"));
