@@ -12,6 +12,7 @@ namespace {
 ExecutableReport check_executable_backend(const Backend& backend) {
   ExecutableReport report;
   CheckOptions options{backend.exec.command, backend.exec.allow_group_exec, backend.exec.sha256};
+  options.child_path = backend_search_path(backend.exec.environment, nullptr);
   auto checked = platform::check_executable(options, &report);
   // The report carries the outcome; the verified descriptor closes here, unused.
   if (!checked && !report.error) report.error = checked.error();

@@ -22,7 +22,10 @@ class ExecutableSource final : public Source {
       : exec_(backend.exec), config_file_(config.file), options_(options) {}
 
   Result<FetchResult> read(const std::vector<std::string>& keys, RunFacts& facts) override {
-    auto exe = platform::check_executable({exec_.command, exec_.allow_group_exec, exec_.sha256});
+    CheckOptions check{exec_.command, exec_.allow_group_exec, exec_.sha256};
+    // `#!/usr/bin/env NAME` is checked in the PATH the backend will get.
+    check.child_path = backend_search_path(exec_.environment, options_.caller_environment);
+    auto exe = platform::check_executable(check);
     if (!exe) return std::move(exe).error();
     facts.sha256 = exe->sha256();
     test_hooks::after_check();
