@@ -192,10 +192,13 @@ struct Verdict {
 };
 
 Verdict verdict(const CheckReport& report, const std::optional<FetchOutcome>& fetched) {
-  if (!report.ok()) return {"FAIL: " + std::string(report.error->code == Code::config_no_backend
-                                                        ? "no backend is configured"
-                                                        : "the backend is rejected; apply the fix above"),
-                            report.error, {}};
+  if (!report.ok()) {
+    const Code code = report.error->code;
+    return {"FAIL: " + std::string(code == Code::config_no_backend ? "no backend is configured"
+                                   : code == Code::config_insecure ? "the config file is rejected; apply the fix above"
+                                                                   : "the backend is rejected; apply the fix above"),
+            report.error, {}};
+  }
   if (!fetched) return {"OK", std::nullopt, {}};
   if (!fetched->scan_errors.empty()) {
     return {"FAIL: invalid handles", fetched->scan_errors.front(),
