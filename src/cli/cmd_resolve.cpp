@@ -6,7 +6,7 @@
 #include "cli/output.h"
 #include "cli/render.h"
 
-#include "common/private_file.h"
+#include "common/file_io.h"
 #include "stsecrets/handles.h"
 #include "stsecrets/resolver.h"
 
@@ -246,7 +246,7 @@ int run_resolve(std::span<const std::string> args) {
     if (!st) return fail(st.error());
   }
   for (std::size_t i = 0; i < dests->size(); ++i) {
-    auto st = platform::write_private_atomic((*dests)[i].path, (*texts)[i].str());
+    auto st = platform::write_file_atomic((*dests)[i].path, (*texts)[i].str());
     if (!st) return fail(st.error());
   }
   return 0;
