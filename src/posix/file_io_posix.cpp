@@ -31,6 +31,7 @@
 
 #include "common/file_io.h"
 
+#include "common/file_io_messages.h"
 #include "common/text.h"
 #include "posix/file_io_seams.h"
 #include "posix/unique_fd.h"
@@ -304,44 +305,18 @@ int open_beneath(int rootfd, const std::string& root, const std::string& rel) {
   return BeneathWalker(root_spellings(root)).open(rootfd, rel);
 }
 
-// Messages of read_beneath: `secret "HANDLE": ...` naming the root and the joined path, with
-// the handle escaped (it may come from a protocol request) and never any file bytes.
-class BeneathErrors {
- public:
-  BeneathErrors(const std::string& root, std::string_view rel)
-      : prefix_("secret \"" + quote_text(rel, kMaxBackendTextBytes) + "\": "),
-        root_(shown(root)),
-        path_(shown(root.size() > 1 && root.back() == '/' ? root.substr(0, root.size() - 1) : root) + "/" +
-              quote_text(rel, kMaxBackendTextBytes)) {}
-
-  Error operator()(Code code, const std::string& what, int err = 0) const { return make_error(code, prefix_ + what, err); }
-  const std::string& root() const { return root_; }
-  const std::string& path() const { return path_; }
-
-  // The message for an open that failed with err.
-  Error open_failed(int err) const {
-    const auto& f = *this;
-    switch (err) {
-      case ENOENT: return f(Code::handle_missing, "no file " + path_, err);
-      case ENOTDIR: return f(Code::handle_missing, "no file " + path_ + " (a part of the name is not a folder)", err);
-      case EISDIR: return f(Code::handle_backend_error, path_ + " is a directory, not a file", err);
-      case EXDEV:
-        return f(Code::handle_backend_error,
-                 path_ + " leads outside " + root_ + " (a symbolic link that is absolute or climbs out); " +
-                     "secrets must be files under " + root_,
-                 err);
-      case ELOOP: return f(Code::handle_backend_error, path_ + " has too many symbolic links, or a link through /proc", err);
-      case EAGAIN:
-        return f(Code::handle_backend_error, root_ + " kept changing while " + path_ + " was opened; try again", err);
-      default: return f(Code::handle_backend_error, "cannot open " + path_ + ": " + errno_text(err), err);
-    }
+// The message for an open beneath the root that failed with err.
+Error beneath_open_failed(const BeneathErrors& fail, int err) {
+  switch (err) {
+    case ENOENT: return fail.missing(err);
+    case ENOTDIR: return fail.not_a_folder_on_the_way(err);
+    case EISDIR: return fail.is_directory(err);
+    case EXDEV: return fail.leaves_root(err);
+    case ELOOP: return fail.too_many_links(err);
+    case EAGAIN: return fail.kept_changing(err);
+    default: return fail.cannot("open", errno_text(err), err);
   }
-
- private:
-  std::string prefix_;
-  std::string root_;
-  std::string path_;
-};
+}
 
 // Reads at most max_bytes + 1 bytes of fd into secure memory; the +1 tells "too large" apart.
 // 0, or the errno of the failed read.
@@ -661,29 +636,26 @@ int lock_exclusive(int fd) {
 // ---- the hooks -------------------------------------------------------------------------------
 
 Result<SecureBuffer> read_beneath(const std::string& root, std::string_view relative, std::size_t max_bytes) {
-  const BeneathErrors fail(root, relative);
-  if (auto problem = name_problem(relative, fail.root()); !problem.empty()) return fail(Code::handle_backend_error, problem);
+  const BeneathErrors fail(root, relative, '/');
+  if (auto problem = name_problem(relative, fail.root()); !problem.empty()) return fail.bad_name(problem);
 
   UniqueFd rootfd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!rootfd.valid()) {
     const int err = errno;
-    return fail(Code::handle_backend_error, "the secrets folder " + fail.root() + " is not usable: " + errno_text(err), err);
+    return fail.root_unusable(errno_text(err), err);
   }
   const int raw = open_beneath(rootfd.get(), root, std::string(relative));
-  if (raw < 0) return fail.open_failed(-raw);
+  if (raw < 0) return beneath_open_failed(fail, -raw);
   UniqueFd fd(raw);
 
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) {
     const int err = errno;
-    return fail(Code::handle_backend_error, "cannot inspect " + fail.path() + ": " + errno_text(err), err);
+    return fail.cannot("inspect", errno_text(err), err);
   }
-  if (S_ISDIR(st.st_mode)) return fail.open_failed(EISDIR);
-  if (!S_ISREG(st.st_mode)) {
-    return fail(Code::handle_backend_error, fail.path() + " is " + kind_of(st.st_mode) + ", not a regular file");
-  }
-  const std::string too_large = fail.path() + " is larger than " + std::to_string(max_bytes) + " bytes";
-  if (st.st_size > 0 && static_cast<std::uint64_t>(st.st_size) > max_bytes) return fail(Code::handle_backend_error, too_large);
+  if (S_ISDIR(st.st_mode)) return fail.is_directory();
+  if (!S_ISREG(st.st_mode)) return fail.not_regular(kind_of(st.st_mode));
+  if (st.st_size > 0 && static_cast<std::uint64_t>(st.st_size) > max_bytes) return fail.too_large(max_bytes);
   // Blocking reads again: a regular file ignores O_NONBLOCK today, but the read loop should
   // not depend on that.
   const int fl = ::fcntl(fd.get(), F_GETFL);
@@ -691,9 +663,9 @@ Result<SecureBuffer> read_beneath(const std::string& root, std::string_view rela
 
   SecureBuffer value;
   if (const int err = read_capped(fd.get(), max_bytes, static_cast<std::size_t>(st.st_size), value); err != 0) {
-    return fail(Code::handle_backend_error, "cannot read " + fail.path() + ": " + errno_text(err), err);
+    return fail.cannot("read", errno_text(err), err);
   }
-  if (value.size() > max_bytes) return fail(Code::handle_backend_error, too_large);
+  if (value.size() > max_bytes) return fail.too_large(max_bytes);
   return value;
 }
 
