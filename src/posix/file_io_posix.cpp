@@ -597,7 +597,9 @@ Result<UniqueFd> open_audit_file(int dirfd, const std::string& base, const std::
     return make_error(Code::io_failed, "cannot open the audit log " + shown(path) + ": " + errno_text(err), err);
   }
   // Created: exactly 0600 whatever the umask (which can only have taken bits away, so the file
-  // was never more open than 0600 in between).
+  // was never more open than 0600 in between). Under a umask that strips owner bits (0277) a
+  // concurrent appender that opens the file before this fchmod sees 0400 and refuses once;
+  // under the usual umasks (022, 077) the file is 0600 from its creation.
   if (created && ::fchmod(fd.get(), 0600) != 0) {
     const int err = errno;
     return make_error(Code::io_failed, "cannot set mode 0600 on the audit log " + shown(path) + ": " + errno_text(err), err);
