@@ -20,7 +20,7 @@ set(STS_WINDOWS_COMMON_FILES
   redaction.cpp        # known-value scrubber
   secret_cache.cpp     # single-flight zeroizing cache
   protocol.cpp         # request encoder, strict response validator
-  audit.cpp            # audit lines (private_file_windows.cpp underneath)
+  audit.cpp            # audit lines (file_io_windows.cpp underneath)
   executable_fetcher.cpp  # check + spawn + validate + audit glue (make_fetcher)
   file_backend.cpp     # built-in file backend (make_fetcher refers to it)
   check_backend.cpp    # `stsecrets check` as data (check_executable underneath)
