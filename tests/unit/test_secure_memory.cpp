@@ -67,7 +67,7 @@ TEST_CASE("SecureBuffer reserve, spare and commit") {
 TEST_CASE("SecureBuffer growth zeroes the old block") {
   sts::SecureBuffer pin("keeps-the-first-chunk-busy");
   sts::SecureBuffer b;
-  b.append("0123456789abcdef");  // exactly one 16-byte unit
+  b.append("0123456789abcdef");  // exactly two 8-byte units
   const char* old = b.data();
   b.reserve(4096);
   REQUIRE(b.data() != old);
@@ -96,12 +96,12 @@ TEST_CASE("SecureBuffer release zeroes and gives the storage back") {
   sts::SecureBuffer pin("pin");
   sts::SecureBuffer b("0123456789abcdef0123456789abcdef");
   const char* storage = b.data();
-  CHECK(sts::arena_stats().in_use_bytes == base + 16 + 32);
+  CHECK(sts::arena_stats().in_use_bytes == base + 8 + 32);
   b.release();
   CHECK(b.data() == nullptr);
   CHECK(b.empty());
   CHECK(all_zero(sts::test::peek_memory(storage, 32)));
-  CHECK(sts::arena_stats().in_use_bytes == base + 16);
+  CHECK(sts::arena_stats().in_use_bytes == base + 8);
 }
 
 TEST_CASE("SecureBuffer move construction and move assignment") {
@@ -144,16 +144,17 @@ TEST_CASE("secure_zero zeroes") {
   sts::secure_zero(nullptr, 0);  // allowed
 }
 
-TEST_CASE("arena stats: memory is locked and in-use bytes are accounted in 16-byte units") {
+TEST_CASE("arena stats: memory is locked and in-use bytes are accounted in 8-byte units") {
   sts::SecureBuffer pin("x");
   const sts::ArenaStats base = sts::arena_stats();
   CHECK(base.mapped_bytes > 0);
   CHECK(base.locked_bytes > 0);  // RLIMIT_MEMLOCK is large enough on the test machine
   CHECK_FALSE(base.degraded);
   {
-    sts::SecureBuffer a("0123456789");  // 10 bytes -> one unit
-    sts::SecureBuffer b(std::string(33, 'b'));  // 33 bytes -> three units
-    CHECK(sts::arena_stats().in_use_bytes == base.in_use_bytes + 16 + 48);
+    sts::SecureBuffer a("0123456789");  // 10 bytes -> two units
+    sts::SecureBuffer b(std::string(33, 'b'));  // 33 bytes -> five units
+    sts::SecureBuffer c("01234567");  // 8 bytes -> exactly one unit
+    CHECK(sts::arena_stats().in_use_bytes == base.in_use_bytes + 16 + 40 + 8);
   }
   CHECK(sts::arena_stats().in_use_bytes == base.in_use_bytes);
 }
