@@ -18,6 +18,8 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <grp.h>
+#include <memory>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -62,8 +64,13 @@ const Installed& fake() {
 // "R <pid>\n"; end of file then means no writer is left, i.e. the descendant is dead.
 class Lifeline {
  public:
-  Lifeline() {
+  // `owner`: the uid the descendant runs as, when not ours (the folder and the pipe are its).
+  explicit Lifeline(std::optional<uid_t> owner = std::nullopt) {
     REQUIRE(::mkfifo(path_.c_str(), 0600) == 0);
+    if (owner) {
+      REQUIRE(::chown(dir_.path().c_str(), *owner, *owner) == 0);
+      REQUIRE(::chown(path_.c_str(), *owner, *owner) == 0);
+    }
     // Non-blocking, so that the descendant's open for writing does not wait for us, and a read
     // tells "no data yet" (EAGAIN) from "no writer left" (0).
     fd_ = ::open(path_.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -130,10 +137,26 @@ class Lifeline {
   pid_t pid_ = -1;
 };
 
+// How the run is contained: production's choice, or a fallback forced through the test seams.
+struct Mode {
+  const char* name;
+  std::optional<sts::ContainmentKind> kind;  // nullopt: the strongest the host permits
+  bool share_address_space;
+};
+const Mode kStrongest{"strongest", std::nullopt, true};
+const Mode kModes[] = {
+    kStrongest,
+    {"strongest, fork-style supervisor", std::nullopt, false},
+    {"subreaper", sts::ContainmentKind::subreaper, true},
+    {"subreaper, fork-style supervisor", sts::ContainmentKind::subreaper, false},
+};
+constexpr int kModeCount = static_cast<int>(sizeof kModes / sizeof kModes[0]);
+
 struct Spec {
   std::vector<std::string> args;
   std::string input = kRequest;
   milliseconds timeout = 10s;
+  Mode mode = kStrongest;
 };
 
 sts::RunOptions options_for(const Spec& spec, const sts::VerifiedExecutable& exe) {
@@ -142,6 +165,8 @@ sts::RunOptions options_for(const Spec& spec, const sts::VerifiedExecutable& exe
   options.arguments = spec.args;
   options.timeout = spec.timeout;
   options.input = spec.input;
+  options.containment = spec.mode.kind;
+  options.share_address_space = spec.mode.share_address_space;
   return options;
 }
 
@@ -247,9 +272,11 @@ std::string in_child(const std::function<std::string()>& body, milliseconds boun
 // ---- no descendant survives ------------------------------------------------------------------
 
 TEST_CASE("timeout: a descendant that called setsid() dies with the run") {
+  const Mode& mode = kModes[GENERATE(range(0, kModeCount))];
+  INFO("containment: " << mode.name);
   Lifeline lifeline;
   const auto fds = sts::test::open_fds();
-  const Outcome o = run({.args = {"descendant", lifeline.path(), "setsid", "hang"}, .timeout = 1s});
+  const Outcome o = run({.args = {"descendant", lifeline.path(), "setsid", "hang"}, .timeout = 1s, .mode = mode});
   expect_error(o, Code::backend_timeout, "did not answer within 1s");
   REQUIRE(lifeline.wait_ready(0ms));
   // When run_backend returns, the whole tree is dead already: no waiting.
@@ -258,9 +285,11 @@ TEST_CASE("timeout: a descendant that called setsid() dies with the run") {
 }
 
 TEST_CASE("normal exit: a descendant that called setsid() dies with the run") {
+  const Mode& mode = kModes[GENERATE(range(0, kModeCount))];
+  INFO("containment: " << mode.name);
   Lifeline lifeline;
   const auto fds = sts::test::open_fds();
-  const Outcome o = run({.args = {"descendant", lifeline.path(), "setsid", "exit"}});
+  const Outcome o = run({.args = {"descendant", lifeline.path(), "setsid", "exit"}, .mode = mode});
   CHECK(o.out() == kAnswer);
   REQUIRE(lifeline.wait_ready(0ms));
   CHECK(lifeline.writers_gone(0ms));
@@ -268,9 +297,11 @@ TEST_CASE("normal exit: a descendant that called setsid() dies with the run") {
 }
 
 TEST_CASE("normal exit: a child left in the process group dies with the run") {
+  const Mode& mode = kModes[GENERATE(range(0, kModeCount))];
+  INFO("containment: " << mode.name);
   Lifeline lifeline;
   const auto fds = sts::test::open_fds();
-  const Outcome o = run({.args = {"descendant", lifeline.path(), "group", "exit"}});
+  const Outcome o = run({.args = {"descendant", lifeline.path(), "group", "exit"}, .mode = mode});
   CHECK(o.out() == kAnswer);
   REQUIRE(lifeline.wait_ready(0ms));
   CHECK(lifeline.writers_gone(0ms));
@@ -278,13 +309,15 @@ TEST_CASE("normal exit: a child left in the process group dies with the run") {
 }
 
 TEST_CASE("caller killed with SIGKILL: the backend's setsid() descendant dies too") {
+  const Mode& mode = kModes[GENERATE(range(0, kModeCount))];
+  INFO("containment: " << mode.name);
   Lifeline lifeline;
   const sts::VerifiedExecutable exe = fake().open();
   const pid_t caller = ::fork();
   REQUIRE(caller >= 0);
   if (caller == 0) {
     const sts::RunOptions options =
-        options_for({.args = {"descendant", lifeline.path(), "setsid", "hang"}, .timeout = 60s}, exe);
+        options_for({.args = {"descendant", lifeline.path(), "setsid", "hang"}, .timeout = 60s, .mode = mode}, exe);
     sts::RunStats stats;
     (void)sts::platform::run_backend(options, stats);
     ::_exit(0);
@@ -430,4 +463,170 @@ TEST_CASE("pid reuse: a process that takes the pid (and group) of one the host r
       60s, CLONE_NEWPID);
   INFO(report);
   CHECK(report.empty());
+}
+
+// ---- the weaker fallback, and which mechanism is in force ------------------------------------
+
+TEST_CASE("process-group containment (no /proc to find orphans): the group dies at exit and at the timeout") {
+  const Mode group{"process-group", sts::ContainmentKind::process_group, true};
+  Lifeline at_exit;
+  Lifeline at_timeout;
+  const auto fds = sts::test::open_fds();
+  const Outcome o = run({.args = {"descendant", at_exit.path(), "group", "exit"}, .mode = group});
+  CHECK(o.out() == kAnswer);
+  CHECK(o.stats.containment == sts::ContainmentKind::process_group);
+  REQUIRE(at_exit.wait_ready(0ms));
+  CHECK(at_exit.writers_gone(0ms));
+  const Outcome t = run({.args = {"descendant", at_timeout.path(), "group", "hang"}, .timeout = 1s, .mode = group});
+  expect_error(t, Code::backend_timeout, "did not answer within 1s");
+  REQUIRE(at_timeout.wait_ready(0ms));
+  CHECK(at_timeout.writers_gone(0ms));
+  expect_clean(fds);
+}
+
+TEST_CASE("containment(): as root a PID namespace, and runs use what it names") {
+  if (::geteuid() != 0) {
+    WARN("needs root (CAP_SYS_ADMIN) for a PID namespace");
+    return;
+  }
+  const sts::Containment c = sts::platform::containment();
+  CHECK(c.kind == sts::ContainmentKind::pid_namespace);
+  CHECK(c.name == "pid-namespace");
+  CHECK_THAT(c.what_it_guarantees, Catch::Contains("setsid()") && Catch::Contains("SIGKILL"));
+  CHECK(c.why_not_stronger.empty());
+  const Outcome o = run({.args = {"respond"}});
+  CHECK(o.out() == kAnswer);
+  CHECK(o.stats.containment == sts::ContainmentKind::pid_namespace);
+}
+
+TEST_CASE("another uid (no CAP_SYS_ADMIN): containment() names the subreaper and why, and it holds") {
+  if (::geteuid() != 0) {
+    WARN("needs root to become another uid");
+    return;
+  }
+  // The backend, the lifeline and their folders belong to that uid, so it can run and open them.
+  const Installed mine;
+  REQUIRE(::chown(mine.dir.path().c_str(), sts::test::kOtherUid, sts::test::kOtherGid) == 0);
+  REQUIRE(::chown(mine.path.c_str(), sts::test::kOtherUid, sts::test::kOtherGid) == 0);
+  Lifeline lifeline(sts::test::kOtherUid);
+  const std::string report = in_child(
+      [&] {
+        std::string problems;
+        if (::setgroups(0, nullptr) != 0 || ::setresgid(sts::test::kOtherGid, sts::test::kOtherGid, sts::test::kOtherGid) != 0 ||
+            ::setresuid(sts::test::kOtherUid, sts::test::kOtherUid, sts::test::kOtherUid) != 0) {
+          return std::string("cannot become uid 54321");
+        }
+        const sts::Containment c = sts::platform::containment();
+        if (c.kind != sts::ContainmentKind::subreaper) problems += "containment is " + c.name + "; ";
+        if (c.why_not_stronger.find("CAP_SYS_ADMIN") == std::string::npos) problems += "why: " + c.why_not_stronger + "; ";
+        const sts::VerifiedExecutable exe = mine.open();
+        const sts::RunOptions options = options_for({.args = {"descendant", lifeline.path(), "setsid", "exit"}}, exe);
+        sts::RunStats stats;
+        auto r = sts::platform::run_backend(options, stats);
+        if (!r) problems += "run failed: " + r.error().message + "; ";
+        if (stats.containment != sts::ContainmentKind::subreaper) problems += "the run was not contained by the subreaper; ";
+        return problems;
+      },
+      60s);
+  INFO(report);
+  CHECK(report.empty());
+  REQUIRE(lifeline.wait_ready(0ms));
+  CHECK(lifeline.writers_gone(0ms));
+}
+
+TEST_CASE("concurrent runs from 4 threads, each with a setsid() descendant: all contained, nothing leaks") {
+  std::vector<std::unique_ptr<Lifeline>> lifelines;
+  for (int t = 0; t < 4; ++t) lifelines.push_back(std::make_unique<Lifeline>());
+  const auto fds = sts::test::open_fds();
+  std::atomic<int> good{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([t, &good, &lifelines] {
+      const Outcome o = run({.args = {"descendant", lifelines[static_cast<std::size_t>(t)]->path(), "setsid", "exit"}});
+      if (o.result->has_value() && o.result->value().out.view() == kAnswer) ++good;
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(good == 4);
+  for (auto& l : lifelines) {
+    REQUIRE(l->wait_ready(0ms));
+    CHECK(l->writers_gone(0ms));
+  }
+  expect_clean(fds);
+}
+
+// ---- the command ----------------------------------------------------------------------------
+
+namespace {
+
+// A config for the CLI running the fake backend with `arguments`, and the document to resolve.
+struct CliSetup {
+  sts::test::TempDir dir;
+  std::string config = dir / "stackstate.yaml";
+  explicit CliSetup(const std::vector<std::string>& arguments, int timeout_seconds = 10) {
+    std::string args;
+    for (const auto& a : arguments) args += (args.empty() ? "" : ", ") + a;
+    sts::test::write_file(config, "api_key: ENC[db/pass]\nsecret_backend_command: " + fake().path +
+                                      "\nsecret_backend_arguments: [" + args + "]\nsecret_backend_timeout: " +
+                                      std::to_string(timeout_seconds) + "\n");
+  }
+};
+
+// Starts `stsecrets resolve --config CONFIG` with stdout and stderr in files of `dir`;
+// `ignore_sigchld`: SIGCHLD set to SIG_IGN before exec (it survives exec).
+pid_t start_cli(const CliSetup& setup, bool ignore_sigchld) {
+  const std::string out = setup.dir / "out", err = setup.dir / "err";
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    for (int sig = 1; sig < NSIG; ++sig) std::signal(sig, SIG_DFL);
+    if (ignore_sigchld) std::signal(SIGCHLD, SIG_IGN);
+    const int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    const int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (o < 0 || e < 0 || ::dup2(o, 1) < 0 || ::dup2(e, 2) < 0) ::_exit(120);
+    char* env[] = {const_cast<char*>("PATH=/usr/bin:/bin"), nullptr};
+    const char* argv[] = {STS_CLI, "resolve", "--config", setup.config.c_str(), nullptr};
+    ::execve(STS_CLI, const_cast<char* const*>(argv), env);
+    ::_exit(121);
+  }
+  return pid;
+}
+
+int wait_exit(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace
+
+TEST_CASE("the CLI started with SIGCHLD ignored (inherited across exec) resolves") {
+  const CliSetup setup({"respond"});
+  const int status = wait_exit(start_cli(setup, true));
+  INFO("stderr: " << sts::test::read_file(setup.dir / "err"));
+  CHECK(status == 0);
+  CHECK_THAT(sts::test::read_file(setup.dir / "out"), Catch::Contains("val-db/pass"));
+}
+
+TEST_CASE("the CLI: a setsid() descendant dies with the run, and with the CLI when it is SIGKILLed") {
+  SECTION("normal exit") {
+    Lifeline lifeline;
+    const CliSetup setup({"descendant", lifeline.path(), "setsid", "exit"});
+    const int status = wait_exit(start_cli(setup, false));
+    INFO("stderr: " << sts::test::read_file(setup.dir / "err"));
+    CHECK(status == 0);
+    REQUIRE(lifeline.wait_ready(0ms));
+    CHECK(lifeline.writers_gone(0ms));
+  }
+  SECTION("SIGKILL of the CLI") {
+    Lifeline lifeline;
+    const CliSetup setup({"descendant", lifeline.path(), "setsid", "hang"}, 60);
+    const pid_t cli = start_cli(setup, false);
+    const bool ready = lifeline.wait_ready(20s);
+    ::kill(cli, SIGKILL);
+    CHECK(wait_exit(cli) == 128 + SIGKILL);
+    REQUIRE(ready);
+    CHECK(lifeline.writers_gone(20s));
+  }
 }
