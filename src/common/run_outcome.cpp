@@ -140,6 +140,13 @@ Result<RunOutput> run_backend(const RunOptions& options, RunStats& stats) {
     return Error{Code::internal, 0, "run_backend needs a verified executable (check_executable)"};
   }
   const std::string& path = options.executable->path();
+  // An argument is a C string on POSIX (cut at the NUL without a word) and on Windows alike.
+  for (const std::string& argument : options.arguments) {
+    if (argument.find('\0') != std::string::npos) {
+      return Error{Code::config_invalid, 0,
+                   "an argument of backend " + path + " contains a NUL byte: remove it from secret_backend_arguments"};
+    }
+  }
   try {
     RunEnd end = platform::run_process(options);
     stats.exit_code = end.exit_code;

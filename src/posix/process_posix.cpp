@@ -83,17 +83,12 @@ using posix::UniqueFd;
 
 // After SIGTERM the tree gets this long before SIGKILL.
 constexpr milliseconds kTermGrace{500};
-// After the backend's end, the pipes are drained this long at most: with process-group
-// containment only, a descendant that left the group may hold them open forever
-// (golang/go#23019). The other containments kill every holder first.
-constexpr milliseconds kDrainAfterExit{250};
 // Reads stop at deadline + grace + this, whatever holds the pipes, and the supervisor gets
 // kSupervisorGrace more to finish: SPEC 4 promises timeout + 2 s.
 constexpr milliseconds kHardStopSlack{750};
 constexpr milliseconds kSupervisorGrace{500};
 constexpr milliseconds kLongestTimeout{24LL * 3600 * 1000 * 365};
 constexpr std::size_t kReadChunk = 64 * 1024;
-constexpr std::size_t kWriteChunk = 64 * 1024;
 
 // ---- containment: what this host permits -----------------------------------------------------
 
@@ -187,8 +182,8 @@ enum class Failure { none, spawn, stdout_cap, stderr_cap, timeout };
 // ---- one run ---------------------------------------------------------------------------------
 
 // One run. The destructor never leaves anything behind (STYLE 7): whatever path leaves early,
-// the control pipe is closed (the supervisor kills the tree and exits) and the supervisor is
-// reaped before its stacks are unmapped.
+// the supervisor is told to kill the tree and finish, and is reaped before its stacks are
+// unmapped.
 class BackendRun {
  public:
   explicit BackendRun(const RunOptions& options) : options_(options) {}
@@ -246,12 +241,8 @@ class BackendRun {
                           supervisor_.error);
     }
     started_ = Clock::now();
-    // The supervisor has its copies; ours must go, or we would never see end of file.
-    child_in_.reset();
-    child_out_.reset();
-    child_err_.reset();
-    control_read_.reset();
-    report_write_.reset();
+    // The supervisor has its copies; ours must go, or the report pipe would never end.
+    for (UniqueFd* fd : {&stdout_write_, &stderr_write_, &control_read_, &report_write_}) fd->reset();
     return true;
   }
 
@@ -278,11 +269,12 @@ class BackendRun {
   }
 
   bool make_pipes() {
-    for (auto [r, w] : {std::pair<UniqueFd*, UniqueFd*>{&child_in_, &in_}, {&out_, &child_out_}, {&err_, &child_err_},
+    // The backend's stdin pipe is the supervisor's own (SupervisorPlan::input).
+    for (auto [r, w] : {std::pair<UniqueFd*, UniqueFd*>{&out_, &stdout_write_}, {&err_, &stderr_write_},
                         {&control_read_, &control_}, {&report_, &report_write_}}) {
       if (Status s = make_pipe(*r, *w); !s) return spawn_failed(SpawnStage::pipes, s.error().os_error);
     }
-    for (const UniqueFd* fd : {&in_, &out_, &err_, &report_}) {
+    for (const UniqueFd* fd : {&out_, &err_, &report_}) {
       if (!set_nonblocking(fd->get())) return spawn_failed(SpawnStage::pipes, errno);
     }
     return true;
@@ -293,13 +285,13 @@ class BackendRun {
     plan_.envp = envp_.data();
     plan_.exe_fd = static_cast<int>(options_.executable->native());
     plan_.script = script_;
-    plan_.stdin_fd = child_in_.get();
-    plan_.stdout_fd = child_out_.get();
-    plan_.stderr_fd = child_err_.get();
+    plan_.stdout_fd = stdout_write_.get();
+    plan_.stderr_fd = stderr_write_.get();
+    plan_.input = options_.input.data();
+    plan_.input_size = options_.input.size();
     plan_.control_fd = control_read_.get();
     plan_.report_fd = report_write_.get();
-    const int kept[] = {plan_.exe_fd, plan_.stdin_fd, plan_.stdout_fd, plan_.stderr_fd, plan_.control_fd,
-                        plan_.report_fd};
+    const int kept[] = {plan_.exe_fd, plan_.stdout_fd, plan_.stderr_fd, plan_.control_fd, plan_.report_fd};
     plan_.keep_count = 0;
     for (int fd : kept) plan_.keep[plan_.keep_count++] = fd;
     std::sort(plan_.keep, plan_.keep + plan_.keep_count);
@@ -316,20 +308,25 @@ class BackendRun {
 
   // ---- the supervisor ----
 
-  // Tells the supervisor to SIGTERM the tree.
-  void send_term() {
+  void send(char command) {
     if (!control_.valid()) return;
-    const char command = posix::kControlTerm;
     ssize_t n;
     do n = ::write(control_.get(), &command, 1);
     while (n < 0 && errno == EINTR);
   }
 
-  // Ends the run on the supervisor's side: closing the control pipe makes it kill the whole
-  // tree, reap it, report and exit. Then it is reaped here; its stacks may go only after that.
+  // SIGKILL to the tree, and the end: the supervisor reaps it all, reports and exits.
+  void send_kill() {
+    if (kill_sent_) return;
+    send(posix::kControlKill);
+    kill_sent_ = true;
+  }
+
+  // Ends the run on the supervisor's side and reaps it; its stacks may go only after that.
   // `force` (past the hard stop): SIGKILL through its pidfd if it does not end in time; as a
   // namespace's init its death still takes the namespace.
   void stop_supervisor(bool force) {
+    send_kill();
     control_.reset();
     if (supervisor_.pid <= 0 || supervisor_reaped_) return;
     if (force && supervisor_.pidfd.valid()) {
@@ -343,12 +340,13 @@ class BackendRun {
   }
 
   void read_reports() {
-    for (;;) {
+    while (report_.valid()) {
       const ssize_t n = ::read(report_.get(), report_buf_ + report_len_, sizeof report_buf_ - report_len_);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && errno == EAGAIN) return;
       if (n <= 0) {
-        // End of file: the supervisor has exited (it holds the only write end).
+        // End of file: the supervisor has exited (unless a host's fork holds a copy: then the
+        // pidfd says it).
         supervisor_gone_ = true;
         report_.reset();
         return;
@@ -380,32 +378,15 @@ class BackendRun {
     }
   }
 
-  // ---- I/O ----
-
-  void write_request() {
-    const std::string_view input = options_.input;
-    while (written_ < input.size()) {
-      const std::size_t n = std::min(kWriteChunk, input.size() - written_);
-      const ssize_t w = ::write(in_.get(), input.data() + written_, n);
-      if (w > 0) {
-        written_ += static_cast<std::size_t>(w);
-        continue;
-      }
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0 && errno == EAGAIN) return;
-      // EPIPE (the backend closed stdin or exited) and anything else: the backend stopped
-      // reading. Not an error of the caller; its answer decides.
-      break;
-    }
-    in_.reset();  // the whole request is written: stdin is closed after it
-  }
+  // ---- output ----
 
   std::size_t stream_limit() const noexcept {
     const std::size_t max = options_.output_max_size;
     return max == static_cast<std::size_t>(-1) ? max : max + 1;  // one byte past the cap detects it
   }
 
-  void read_stdout() {
+  // Reads what stdout has now; false when nothing was there (or it ended).
+  bool read_stdout() {
     SecureBuffer& out = end_.out;
     const std::size_t limit = stream_limit();
     if (out.spare_size() == 0 && out.size() < limit) {
@@ -415,34 +396,28 @@ class BackendRun {
     const std::size_t room = std::min({out.spare_size(), limit - out.size(), kReadChunk});
     // Straight into the locked arena: stdout holds secrets, so no plain heap copy.
     const ssize_t n = ::read(out_.get(), out.spare(), room);
-    if (n < 0) {
-      if (errno != EAGAIN && errno != EINTR) out_.reset();
-      return;
-    }
-    if (n == 0) {
-      out_.reset();
-      return;
+    if (n <= 0) {
+      if (n == 0 || (errno != EAGAIN && errno != EINTR)) out_.reset();
+      return false;
     }
     out.commit(static_cast<std::size_t>(n));
     end_.stdout_bytes += static_cast<std::size_t>(n);
     if (end_.stdout_bytes > options_.output_max_size) over_cap(Failure::stdout_cap);
+    return true;
   }
 
-  void read_stderr() {
+  bool read_stderr() {
     const ssize_t n = ::read(err_.get(), scratch_, sizeof scratch_);
-    if (n < 0) {
-      if (errno != EAGAIN && errno != EINTR) err_.reset();
-      return;
-    }
-    if (n == 0) {
-      err_.reset();
-      return;
+    if (n <= 0) {
+      if (n == 0 || (errno != EAGAIN && errno != EINTR)) err_.reset();
+      return false;
     }
     const auto len = static_cast<std::size_t>(n);
     end_.stderr_bytes += len;
     tail_.append(std::string_view(scratch_, len));
     secure_zero(scratch_, len);  // stderr may echo secrets (echo-secret-to-stderr)
     if (end_.stderr_bytes > options_.output_max_size) over_cap(Failure::stderr_cap);
+    return true;
   }
 
   void over_cap(Failure which) {
@@ -450,63 +425,57 @@ class BackendRun {
     // Killed as soon as the cap is hit, and nothing more is read. Our read ends stay open (and
     // unpolled) until the supervisor is done: closing them first would let the backend die of
     // SIGPIPE before our SIGKILL reaches it, which reports the wrong signal.
-    control_.reset();
-    in_.reset();
+    send_kill();
     reading_ = false;
   }
 
-  // The I/O loop: write the request and read both streams concurrently, until the streams are
-  // closed and the supervisor has exited, or the deadline forces an end.
+  // After the supervisor is gone everything the run started is dead (process-group
+  // containment aside), so what the pipes hold now is all there is: read it without waiting
+  // for end of file, which a host's fork holding a copy of a write end could delay forever.
+  // The caps bound it against a writer that escaped the process group.
+  void drain() {
+    while (reading_ && (out_.valid() || err_.valid())) {
+      bool got = false;
+      if (out_.valid()) got = read_stdout() || got;
+      if (reading_ && err_.valid()) got = read_stderr() || got;
+      if (!got) break;
+    }
+    out_.reset();
+    err_.reset();
+  }
+
+  // The I/O loop: read both streams until the supervisor is gone, or the deadline forces an
+  // end. The supervisor writes the request.
   void pump() {
     // Clamped so that absurd configured timeouts cannot overflow the clock arithmetic.
     const Clock::time_point deadline = started_ + std::min(options_.timeout, kLongestTimeout);
     const Clock::time_point hard_stop = deadline + kTermGrace + kHardStopSlack;
     Clock::time_point kill_at = Clock::time_point::max();
-    Clock::time_point drain_until = Clock::time_point::max();
-    if (options_.input.empty()) in_.reset();
-
     for (;;) {
       const Clock::time_point now = Clock::now();
-      const bool ended = backend_ended_ || supervisor_gone_;
-      if (ended && drain_until == Clock::time_point::max()) {
-        drain_until = std::min(now + kDrainAfterExit, hard_stop);
-        in_.reset();
-      }
-      if (!ended && !term_sent_ && control_.valid() && now >= deadline) {
+      if (supervisor_gone_) break;
+      if (!backend_ended_ && !term_sent_ && !kill_sent_ && now >= deadline) {
         if (failure_ == Failure::none) failure_ = Failure::timeout;
-        send_term();
+        send(posix::kControlTerm);
         term_sent_ = true;
         kill_at = now + kTermGrace;
-        in_.reset();
       }
-      if (!ended && now >= kill_at) control_.reset();  // SIGKILL to the tree, then the end
-      if ((ended && now >= drain_until) || now >= hard_stop) {
-        // Stop reading whatever still holds the pipes: the deadline bounds the reads too.
-        in_.reset();
-        out_.reset();
-        err_.reset();
-      }
-      if (!reading_ && (supervisor_gone_ || now >= hard_stop)) {
-        out_.reset();
-        err_.reset();
-      }
-      if (supervisor_gone_ && !out_.valid() && !err_.valid()) return;
+      if (!backend_ended_ && now >= kill_at) send_kill();
       if (now >= hard_stop) {
+        // Whatever holds things up, the deadline bounds the call (SPEC 4: timeout + 2 s).
         stop_supervisor(true);
-        return;
+        read_reports();
+        break;
       }
-      // Wake for the next thing to do; reports and pipe events wake us earlier.
+      // Wake for the next thing to do; reports, exits and output wake us earlier.
       Clock::time_point wake = hard_stop;
-      if (ended) {
-        wake = drain_until;
-      } else if (control_.valid()) {
-        wake = term_sent_ ? kill_at : deadline;
-      }
-      poll_once(now, wake, hard_stop);
+      if (!backend_ended_ && !kill_sent_) wake = term_sent_ ? kill_at : deadline;
+      poll_once(now, wake);
     }
+    drain();
   }
 
-  void poll_once(Clock::time_point now, Clock::time_point wake, Clock::time_point hard_stop) {
+  void poll_once(Clock::time_point now, Clock::time_point wake) {
     pollfd fds[4];
     nfds_t count = 0;
     auto add = [&](const UniqueFd& fd, short events) -> int {
@@ -515,11 +484,9 @@ class BackendRun {
       return static_cast<int>(count++);
     };
     const int i_report = add(report_, POLLIN);
-    // The request is written at once, even before exec: a failed exec still wins in conclude().
-    const int i_in = add(in_, POLLOUT);
+    const int i_exit = add(supervisor_.pidfd, POLLIN);  // readable once the supervisor has exited
     const int i_out = reading_ ? add(out_, POLLIN) : -1;
     const int i_err = reading_ ? add(err_, POLLIN) : -1;
-    wake = std::min(wake, hard_stop);
     auto wait = std::chrono::duration_cast<milliseconds>(wake - now) + milliseconds(1);
     wait = std::min(wait, milliseconds(60000));  // fits poll's int
     const int ready = ::poll(fds, count, static_cast<int>(std::max<milliseconds::rep>(0, wait.count())));
@@ -528,10 +495,13 @@ class BackendRun {
       return;
     }
     auto has = [&](int i) { return i >= 0 && fds[i].revents != 0; };
-    if (has(i_report)) read_reports();
-    if (has(i_in) && in_.valid()) write_request();
     if (has(i_out) && out_.valid()) read_stdout();
     if (has(i_err) && err_.valid()) read_stderr();
+    if (has(i_report)) read_reports();
+    if (has(i_exit)) {
+      read_reports();  // everything it wrote is in the pipe by now
+      supervisor_gone_ = true;
+    }
   }
 
   // ---- the facts ----
@@ -569,10 +539,10 @@ class BackendRun {
   std::vector<std::string> env_storage_;
   std::vector<char*> argv_;
   std::vector<char*> envp_;
-  // Ours: stdin (write), stdout, stderr, control (write), report (read). The supervisor's ends
-  // are closed here once it has started.
-  UniqueFd in_, out_, err_, control_, report_;
-  UniqueFd child_in_, child_out_, child_err_, control_read_, report_write_;
+  // Ours: stdout, stderr, control (write), report (read). The rest are the supervisor's ends,
+  // closed here once it has started.
+  UniqueFd out_, err_, control_, report_;
+  UniqueFd stdout_write_, stderr_write_, control_read_, report_write_;
   posix::ChildStacks stacks_;  // declared before supervisor_: unmapped after it is reaped
   posix::SupervisorPlan plan_;
   posix::StartedSupervisor supervisor_;
@@ -582,11 +552,11 @@ class BackendRun {
   bool supervisor_gone_ = false;
   bool have_status_ = false;
   bool term_sent_ = false;
+  bool kill_sent_ = false;
   bool reading_ = true;  // false once a stream went over the cap
   Failure failure_ = Failure::none;
   char report_buf_[4 * sizeof(posix::Report)] = {};
   std::size_t report_len_ = 0;
-  std::size_t written_ = 0;
   char scratch_[16 * 1024] = {};  // stderr read buffer, zeroed after every read
 };
 
@@ -613,8 +583,9 @@ Containment describe(ContainmentKind kind, int namespace_error) {
               "bomb can race its kill rounds"};
     case ContainmentKind::process_group:
       return {kind, "process-group",
-              "the backend's process group is killed at the timeout and when the backend ends, and the backend "
-              "dies with the caller (PR_SET_PDEATHSIG); descendants that call setsid() can survive",
+              "the backend's process group is killed at the timeout and when the backend ends (its members are "
+              "not waited for), and the backend dies with the caller (PR_SET_PDEATHSIG); descendants that call "
+              "setsid() can survive",
               no_namespace + "; and /proc/thread-self/children cannot be read (no /proc, or a kernel without "
               "CONFIG_PROC_CHILDREN), so a subreaper could not find orphans"};
     case ContainmentKind::job_object:

@@ -224,7 +224,8 @@ STS_AFTER_CLONE void close_from(unsigned first, unsigned last, bool close_now, i
 
 struct ChildContext {
   const SupervisorPlan* plan;
-  long parent;  // the supervisor's pid as the child sees it (1 in a PID namespace)
+  long parent;   // the supervisor's pid as the child sees it (1 in a PID namespace)
+  int stdin_fd;  // the read end of the stdin pipe the supervisor made
 };
 
 // The supervisor's vfork-style child: its own process group, death with the supervisor, the
@@ -246,7 +247,7 @@ STS_AFTER_CLONE int backend_main(void* arg) noexcept {
   const long report_fd = sys(SYS_fcntl, plan.report_fd, F_DUPFD_CLOEXEC, 10);
   if (report_fd < 0) fail(plan.report_fd, SpawnStage::descriptors, report_fd);
   const int rfd = static_cast<int>(report_fd);
-  const long in = sys(SYS_fcntl, plan.stdin_fd, F_DUPFD_CLOEXEC, 10);
+  const long in = sys(SYS_fcntl, ctx.stdin_fd, F_DUPFD_CLOEXEC, 10);
   const long out = sys(SYS_fcntl, plan.stdout_fd, F_DUPFD_CLOEXEC, 10);
   const long err = sys(SYS_fcntl, plan.stderr_fd, F_DUPFD_CLOEXEC, 10);
   long exe = sys(SYS_fcntl, plan.exe_fd, F_DUPFD_CLOEXEC, 10);
@@ -288,7 +289,30 @@ struct Supervisor {
   int code = 0;            // si_code / si_status of the backend's end
   int status = 0;
   int sigfd = -1;
+  int input_fd = -1;       // open while request bytes remain
+  std::size_t written = 0;
 };
+
+// Writes what the backend's stdin takes now; closes it when the request is all written or the
+// backend stopped reading (EPIPE: not an error, its answer decides; SIGPIPE is blocked here).
+STS_AFTER_CLONE void feed_input(Supervisor& s) noexcept {
+  const SupervisorPlan& plan = *s.plan;
+  while (s.written < plan.input_size) {
+    const std::size_t left = plan.input_size - s.written;
+    const long n = sys(SYS_write, s.input_fd, ptr(plan.input + s.written), left < 65536 ? left : 65536);
+    if (n > 0) {
+      s.written += static_cast<std::size_t>(n);
+    } else if (n == -EINTR) {
+      continue;
+    } else if (n == -EAGAIN) {
+      return;
+    } else {
+      break;
+    }
+  }
+  sys(SYS_close, s.input_fd);
+  s.input_fd = -1;
+}
 
 // Closes every fd but plan.keep (ascending). The supervisor inherited a copy of the caller's
 // whole table: holding the caller's other pipes open would break their end-of-file, and
@@ -445,35 +469,51 @@ STS_AFTER_CLONE int supervisor_main(void* arg) noexcept {
   s.sigfd = static_cast<int>(sys(SYS_signalfd4, -1, ptr(&wanted), kSigsetBytes, SFD_CLOEXEC | SFD_NONBLOCK));
   if (s.sigfd < 0) fail(plan.report_fd, SpawnStage::signals, s.sigfd);
 
+  // The backend's stdin: made here (see SupervisorPlan::input), close-on-exec, our end
+  // non-blocking.
+  int stdin_pipe[2];
+  if (long r = sys(SYS_pipe2, ptr(stdin_pipe), O_CLOEXEC); r < 0) fail(plan.report_fd, SpawnStage::pipes, r);
+  if (long r = sys(SYS_fcntl, stdin_pipe[1], F_SETFL, O_NONBLOCK); r < 0) fail(plan.report_fd, SpawnStage::pipes, r);
+
   // The backend: vfork-style (this task waits until it has exec'd or failed) on its own stack.
   ChildContext ctx;
   ctx.plan = &plan;
   ctx.parent = s.self;
+  ctx.stdin_fd = stdin_pipe[0];
   const long pid = raw_clone(CLONE_VM | CLONE_VFORK | SIGCHLD, plan.child_stack_top, nullptr, backend_main, &ctx);
   if (pid < 0) fail(plan.report_fd, SpawnStage::none, pid);
   s.backend = pid;
 
+  // Our copy of the backend's stdin read end goes: the backend has its own.
+  sys(SYS_close, stdin_pipe[0]);
+  s.input_fd = stdin_pipe[1];
+  if (plan.input_size == 0) feed_input(s);  // nothing to write: end of file at once
+
   for (;;) {
-    pollfd fds[2];
+    pollfd fds[3];
     fds[0].fd = plan.control_fd;
     fds[0].events = POLLIN;
     fds[0].revents = 0;
     fds[1].fd = s.sigfd;
     fds[1].events = POLLIN;
     fds[1].revents = 0;
-    const long ready = sys(SYS_ppoll, ptr(fds), 2, 0, 0, kSigsetBytes);
+    fds[2].fd = s.input_fd;  // -1 once closed: ignored by poll
+    fds[2].events = POLLOUT;
+    fds[2].revents = 0;
+    const long ready = sys(SYS_ppoll, ptr(fds), 3, 0, 0, kSigsetBytes);
     if (ready < 0) continue;  // EINTR cannot happen with everything blocked; don't spin on others
     if (fds[1].revents != 0) {
       if (caller_died(s)) finish(s);
       if (collect(s)) finish(s);  // the backend ended: nothing it started may outlive it
     }
+    if (fds[2].revents != 0 && s.input_fd >= 0) feed_input(s);
     if (fds[0].revents != 0) {
       char command = 0;
       const long n = sys(SYS_read, plan.control_fd, ptr(&command), 1);
       if (n == 1 && command == kControlTerm) {
         signal_tree(s, SIGTERM);
-      } else if (n == 0 || (n < 0 && n != -EINTR && n != -EAGAIN)) {
-        finish(s);  // the caller closed the pipe (or died): end it all
+      } else if ((n == 1 && command == kControlKill) || n == 0 || (n < 0 && n != -EINTR && n != -EAGAIN)) {
+        finish(s);  // asked to end, or the caller died: end it all
       }
     }
   }

@@ -4,14 +4,15 @@
 // tasks run it, both without the caller's heap, locks or libc state (see supervisor_posix.cpp):
 //   - the supervisor: one per run, the caller's child. It contains the run (init of a PID
 //     namespace, or a child subreaper, or only the backend's process group), starts the backend,
-//     reaps everything the backend starts, obeys the caller over the control pipe, reports over
-//     the report pipe, and kills the whole tree before it exits;
+//     writes the request to its stdin, reaps everything the backend starts, obeys the caller
+//     over the control pipe, reports over the report pipe, and kills the whole tree before it
+//     exits;
 //   - the backend child: the supervisor's vfork-style child that sets itself up and execs the
 //     checked descriptor.
 //
 //   SupervisorPlan plan = ...;                 // built before the clone: argv, envp, fds, stacks
 //   StartedSupervisor s = start_supervisor(plan, stacks, can_share_address_space(), true);
-//   // read Report messages from the report pipe; write kControlTerm / close the control pipe
+//   // read Report messages from the report pipe; write kControlTerm / kControlKill
 //
 // Ownership: the caller owns every fd and buffer the plan names, and keeps them (and the
 // ChildStacks) unchanged until the supervisor has been reaped. Thread-safety: one plan per run;
@@ -32,10 +33,12 @@
 
 namespace sts::posix {
 
-// Caller -> supervisor, one byte on the control pipe: SIGTERM to the whole tree. End of file on
-// the control pipe (the caller closed it, or died) means: kill the whole tree, reap it, report,
-// exit.
+// Caller -> supervisor, one byte on the control pipe: SIGTERM to the whole tree, or SIGKILL to
+// it and the end (reap it all, report, exit). End of file on the control pipe means the caller
+// died (it holds the only write end): the same as kControlKill. The caller never relies on
+// end of file itself: a host that forks meanwhile (without exec) holds a copy of the write end.
 constexpr char kControlTerm = 'T';
+constexpr char kControlKill = 'K';
 
 // Supervisor (or backend child) -> caller, one write of one message each (atomic: < PIPE_BUF).
 enum class ReportKind : std::int32_t {
@@ -58,9 +61,13 @@ struct SupervisorPlan {
   char* const* envp = nullptr;
   int exe_fd = -1;             // the checked descriptor
   bool script = false;         // a #! script: the exe fd stays open as fd 3 across exec
-  int stdin_fd = -1;           // the backend's pipe ends
-  int stdout_fd = -1;
+  int stdout_fd = -1;          // the backend's ends of the caller's pipes
   int stderr_fd = -1;
+  // The request. The supervisor makes the backend's stdin pipe itself and writes this into it:
+  // no write end of it ever exists in the caller, where a host thread's fork (without exec)
+  // could copy it and keep the backend waiting for an end of file that never comes.
+  const char* input = nullptr;
+  std::size_t input_size = 0;
   int control_fd = -1;         // read end of the control pipe
   int report_fd = -1;          // write end of the report pipe
   int keep[kMaxKeptFds] = {};  // the fds above, ascending: the supervisor closes every other

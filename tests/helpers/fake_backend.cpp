@@ -35,8 +35,11 @@
 //                                  run) and ends itself after 60 s (alarm), so a failing test
 //                                  leaves nothing behind for long. The backend waits until the
 //                                  descendant has written its line, then THEN:
-//                                    exit    answers like respond and exits 0
-//                                    hang    never reads, never answers
+//                                    exit       answers like respond (it read the request
+//                                               first) and exits 0
+//                                    read-exit  only now reads the request to its end, then
+//                                               answers like respond and exits 0
+//                                    hang       never reads, never answers
 //
 // If the environment variable FAKE_PID_FILE is set (tests allow-list it), the pid is written
 // there first, so a test can look for leftovers in the process group. It is the pid as the
@@ -216,8 +219,9 @@ std::string global_pid() {
 }
 
 int descendant(const char* fifo, std::string_view shape, std::string_view then) {
-  if (fifo == nullptr || (shape != "setsid" && shape != "group") || (then != "exit" && then != "hang")) {
-    write_all(2, "fake_backend: descendant FIFO setsid|group exit|hang\n");
+  if (fifo == nullptr || (shape != "setsid" && shape != "group") ||
+      (then != "exit" && then != "read-exit" && then != "hang")) {
+    write_all(2, "fake_backend: descendant FIFO setsid|group exit|read-exit|hang\n");
     return 64;
   }
   // Read the request first when answering: the caller closes stdin after writing it.
@@ -240,7 +244,7 @@ int descendant(const char* fifo, std::string_view shape, std::string_view then) 
   }
   if (got != 'R') return 95;
   if (then == "hang") hang();
-  write_all(1, answer(parse_handles(request), "val-"));
+  write_all(1, answer(parse_handles(then == "read-exit" ? read_all_stdin() : request), "val-"));
   return 0;
 }
 

@@ -154,7 +154,7 @@ constexpr int kModeCount = static_cast<int>(sizeof kModes / sizeof kModes[0]);
 
 struct Spec {
   std::vector<std::string> args;
-  std::string input = kRequest;
+  std::string_view input = kRequest;  // a view: RunOptions::input views it too
   milliseconds timeout = 10s;
   Mode mode = kStrongest;
 };
@@ -189,7 +189,7 @@ Outcome run(const Spec& spec) {
   const sts::RunOptions options = options_for(spec, exe);
   Outcome o;
   const auto t0 = std::chrono::steady_clock::now();
-  o.result.emplace(sts::platform::run_backend(options, o.stats));
+  o.result.emplace(sts::run_backend(options, o.stats));
   o.elapsed = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - t0);
   return o;
 }
@@ -264,6 +264,12 @@ std::string in_child(const std::function<std::string()>& body, milliseconds boun
   ::close(report[0]);
   int status = 0;
   ::waitpid(static_cast<pid_t>(pid), &status, 0);
+  // A child that crashed (or a sanitizer that aborted it) reported nothing: that is no pass.
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    text += "[the child ended with " +
+            (WIFEXITED(status) ? "status " + std::to_string(WEXITSTATUS(status)) : "signal " + std::to_string(WTERMSIG(status))) +
+            "]";
+  }
   return text;
 }
 
@@ -319,7 +325,7 @@ TEST_CASE("caller killed with SIGKILL: the backend's setsid() descendant dies to
     const sts::RunOptions options =
         options_for({.args = {"descendant", lifeline.path(), "setsid", "hang"}, .timeout = 60s, .mode = mode}, exe);
     sts::RunStats stats;
-    (void)sts::platform::run_backend(options, stats);
+    (void)sts::run_backend(options, stats);
     ::_exit(0);
   }
   const bool ready = lifeline.wait_ready(20s);
@@ -328,6 +334,76 @@ TEST_CASE("caller killed with SIGKILL: the backend's setsid() descendant dies to
   ::waitpid(caller, &status, 0);
   REQUIRE(ready);
   CHECK(lifeline.writers_gone(20s));
+}
+
+TEST_CASE("caller killed with SIGKILL while a fork of it holds the control pipe: the tree dies all the same") {
+  // The lifeline pipe's end of file never comes (the caller's fork holds a copy of its write
+  // end), so PR_SET_PDEATHSIG on the supervisor must do it alone. Handshakes: the descendant's
+  // line says the run is up; `go` tells the caller to fork; `forked` says it did.
+  const Mode& mode = kModes[GENERATE(range(0, kModeCount))];
+  INFO("containment: " << mode.name);
+  Lifeline lifeline;
+  const sts::VerifiedExecutable exe = fake().open();
+  int go[2], forked[2], hold[2];
+  REQUIRE(::pipe2(go, O_CLOEXEC) == 0);
+  REQUIRE(::pipe2(forked, O_CLOEXEC) == 0);
+  REQUIRE(::pipe2(hold, O_CLOEXEC) == 0);
+  const pid_t caller = ::fork();
+  REQUIRE(caller >= 0);
+  if (caller == 0) {
+    std::thread forker([&] {
+      char c;
+      if (::read(go[0], &c, 1) != 1) return;
+      if (::fork() == 0) block_until_closed(hold[0], {hold[1], go[1], forked[1]});
+      (void)!::write(forked[1], "F", 1);
+    });
+    forker.detach();
+    const sts::RunOptions options =
+        options_for({.args = {"descendant", lifeline.path(), "setsid", "hang"}, .timeout = 60s, .mode = mode}, exe);
+    sts::RunStats stats;
+    (void)sts::run_backend(options, stats);
+    ::_exit(0);
+  }
+  ::close(go[0]);
+  ::close(forked[1]);
+  ::close(hold[0]);
+  const bool ready = lifeline.wait_ready(20s);
+  char c = 0;
+  const bool holder = ready && ::write(go[1], "G", 1) == 1 && ::read(forked[0], &c, 1) == 1;
+  ::kill(caller, SIGKILL);
+  int status = 0;
+  ::waitpid(caller, &status, 0);
+  REQUIRE(ready);
+  REQUIRE(holder);
+  CHECK(lifeline.writers_gone(20s));
+  for (int fd : {go[1], forked[0], hold[1]}) ::close(fd);  // the holder exits now
+}
+
+TEST_CASE("a host that forks (without exec) during a run holds copies of its fds: the run still ends at once") {
+  // The fork holds whatever the caller holds. The caller holds no write end of the backend's
+  // stdin (the supervisor writes the request), so the backend still sees end of file.
+  const Mode& mode = kModes[GENERATE(range(0, kModeCount))];
+  INFO("containment: " << mode.name);
+  Lifeline lifeline;
+  const auto fds = sts::test::open_fds();
+  int hold[2];
+  REQUIRE(::pipe2(hold, O_CLOEXEC) == 0);
+  pid_t holder = -1;
+  std::thread forker([&] {
+    if (!lifeline.wait_ready(20s)) return;
+    holder = ::fork();
+    if (holder == 0) block_until_closed(hold[0], {hold[1]});
+  });
+  const Outcome o = run({.args = {"descendant", lifeline.path(), "group", "read-exit"}, .timeout = 20s, .mode = mode});
+  forker.join();
+  ::close(hold[1]);
+  ::close(hold[0]);
+  REQUIRE(holder > 0);
+  int status = 0;
+  ::waitpid(holder, &status, 0);
+  CHECK(o.out() == kAnswer);
+  CHECK(lifeline.writers_gone(0ms));
+  expect_clean(fds);
 }
 
 // ---- host signal state -----------------------------------------------------------------------
@@ -410,6 +486,7 @@ TEST_CASE("pid reuse: a process that takes the pid (and group) of one the host r
         }
         std::mutex mutex;
         std::vector<pid_t> victims;
+        int placed = 0;  // victims that took exactly the reaped pid
         std::thread reaper([&] {
           for (;;) {
             siginfo_t info{};
@@ -434,17 +511,16 @@ TEST_CASE("pid reuse: a process that takes the pid (and group) of one the host r
               ::setpgid(0, 0);
               block_until_closed(hold[0], {keep[1], hold[1]});
             }
-            if (!set || victim != reaped) {
-              problems += "could not place a victim on pid " + std::to_string(reaped) + " (got " +
-                          std::to_string(victim) + "); ";
-            }
+            // The next run may have taken the pid first (its start races with this fork): then
+            // that victim proves nothing, but it must survive all the same.
+            if (set && victim == reaped) ++placed;
             victims.push_back(victim);
           }
         });
-        for (int i = 0; i < 3; ++i) {
+        for (int i = 0; i < 8; ++i) {
           const sts::RunOptions options = options_for({.args = {"respond"}}, exe);
           sts::RunStats stats;
-          auto r = sts::platform::run_backend(options, stats);
+          auto r = sts::run_backend(options, stats);
           if (!r) {
             problems += "run failed: " + r.error().message + "; ";
           } else if (r->out.view() != kAnswer) {
@@ -457,7 +533,7 @@ TEST_CASE("pid reuse: a process that takes the pid (and group) of one the host r
         ::close(keep[1]);
         reaper.join();
         const std::lock_guard<std::mutex> lock(mutex);
-        if (victims.empty()) problems += "the host thread reaped nothing, so nothing was reused; ";
+        if (placed == 0) problems += "no pid was reused (the host thread reaped nothing of the runs); ";
         return problems;
       },
       60s, CLONE_NEWPID);
@@ -467,6 +543,8 @@ TEST_CASE("pid reuse: a process that takes the pid (and group) of one the host r
 
 // ---- the weaker fallback, and which mechanism is in force ------------------------------------
 
+// The weakest fallback kills the group, but the members are not its children: their deaths
+// are not waited for, so the test waits (bounded) for the end of file.
 TEST_CASE("process-group containment (no /proc to find orphans): the group dies at exit and at the timeout") {
   const Mode group{"process-group", sts::ContainmentKind::process_group, true};
   Lifeline at_exit;
@@ -476,11 +554,11 @@ TEST_CASE("process-group containment (no /proc to find orphans): the group dies 
   CHECK(o.out() == kAnswer);
   CHECK(o.stats.containment == sts::ContainmentKind::process_group);
   REQUIRE(at_exit.wait_ready(0ms));
-  CHECK(at_exit.writers_gone(0ms));
+  CHECK(at_exit.writers_gone(20s));
   const Outcome t = run({.args = {"descendant", at_timeout.path(), "group", "hang"}, .timeout = 1s, .mode = group});
   expect_error(t, Code::backend_timeout, "did not answer within 1s");
   REQUIRE(at_timeout.wait_ready(0ms));
-  CHECK(at_timeout.writers_gone(0ms));
+  CHECK(at_timeout.writers_gone(20s));
   expect_clean(fds);
 }
 
@@ -522,7 +600,7 @@ TEST_CASE("another uid (no CAP_SYS_ADMIN): containment() names the subreaper and
         const sts::VerifiedExecutable exe = mine.open();
         const sts::RunOptions options = options_for({.args = {"descendant", lifeline.path(), "setsid", "exit"}}, exe);
         sts::RunStats stats;
-        auto r = sts::platform::run_backend(options, stats);
+        auto r = sts::run_backend(options, stats);
         if (!r) problems += "run failed: " + r.error().message + "; ";
         if (stats.containment != sts::ContainmentKind::subreaper) problems += "the run was not contained by the subreaper; ";
         return problems;

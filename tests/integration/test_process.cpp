@@ -95,7 +95,7 @@ Outcome run(const Spec& spec) {
 
   Outcome o;
   const auto t0 = std::chrono::steady_clock::now();
-  o.result.emplace(sts::platform::run_backend(options, o.stats));
+  o.result.emplace(sts::run_backend(options, o.stats));
   o.elapsed = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - t0);
   const std::string pid_text = sts::test::read_file(pid_file);
   if (!pid_text.empty()) o.pid = static_cast<pid_t>(std::stol(pid_text));
@@ -278,7 +278,7 @@ TEST_CASE("the checked descriptor runs, even when the path is replaced after the
   options.executable = &exe;
   options.input = kRequest;
   sts::RunStats stats;
-  auto r = sts::platform::run_backend(options, stats);
+  auto r = sts::run_backend(options, stats);
   REQUIRE(r);
   CHECK(value_of(std::string(r->out.view()), "who") == "checked");
 }
@@ -293,7 +293,7 @@ TEST_CASE("through check_executable: the verified fake backend runs") {
   options.arguments = {"respond"};
   options.input = kRequest;
   sts::RunStats stats;
-  auto r = sts::platform::run_backend(options, stats);
+  auto r = sts::run_backend(options, stats);
   REQUIRE(r);
   CHECK(value_of(std::string(r->out.view()), "db/pass") == "val-db/pass");
 }
@@ -308,7 +308,7 @@ TEST_CASE("through check_executable: a verified #! script runs (fd 3 reaches the
   options.executable = &*exe;
   options.input = kRequest;
   sts::RunStats stats;
-  auto r = sts::platform::run_backend(options, stats);
+  auto r = sts::run_backend(options, stats);
   if (!r) FAIL(r.error().message);
   CHECK(value_of(std::string(r->out.view()), "ok") == "yes");
 }
@@ -389,7 +389,7 @@ TEST_CASE("concurrent runs from 4 threads") {
         options.arguments = {"respond"};
         options.input = request;
         sts::RunStats stats;
-        auto r = sts::platform::run_backend(options, stats);
+        auto r = sts::run_backend(options, stats);
         if (r && r->out.view() == "{\"" + h + "\":{\"value\":\"val-" + h + "\"}}") ++good;
       }
     });
@@ -512,7 +512,7 @@ TEST_CASE("the backend dies with the caller (PR_SET_PDEATHSIG)") {
     options.caller_environment = &env;
     options.timeout = 60s;
     sts::RunStats stats;
-    (void)sts::platform::run_backend(options, stats);
+    (void)sts::run_backend(options, stats);
     ::_exit(0);
   }
   pid_t backend = -1;
@@ -540,10 +540,19 @@ TEST_CASE("a host that ignores SIGCHLD: the run succeeds and keeps its status, n
   expect_clean(fds, o);
 }
 
+TEST_CASE("an argument with a NUL byte is a configuration error, and nothing starts") {
+  const auto fds = sts::test::open_fds();
+  const Outcome o = run({.args = {"respond", std::string("a\0b", 3)}});
+  expect_error(o, Code::config_invalid,
+               "an argument of backend " + fake().path + " contains a NUL byte: remove it from secret_backend_arguments");
+  CHECK(o.pid == -1);  // never started
+  expect_clean(fds, o);
+}
+
 TEST_CASE("run_backend without an executable is an internal error, not a crash") {
   sts::RunOptions options;
   sts::RunStats stats;
-  auto r = sts::platform::run_backend(options, stats);
+  auto r = sts::run_backend(options, stats);
   REQUIRE_FALSE(r);
   CHECK(r.error().code == Code::internal);
 }
