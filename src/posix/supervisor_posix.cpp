@@ -91,8 +91,11 @@
 #define SYS_pidfd_send_signal 424
 #endif
 
+// clang 14 needs both: no_sanitize drops ASan/UBSan checks (and ASan's stack poisoning), but
+// keeps TSan's function entry/exit hooks, which disable_sanitizer_instrumentation drops.
 #if defined(__clang__)
-#define STS_AFTER_CLONE __attribute__((disable_sanitizer_instrumentation))
+#define STS_AFTER_CLONE \
+  __attribute__((disable_sanitizer_instrumentation, no_sanitize("address", "thread", "undefined")))
 #else
 #define STS_AFTER_CLONE __attribute__((no_sanitize_address, no_sanitize_thread, no_sanitize_undefined))
 #endif
@@ -281,16 +284,18 @@ STS_AFTER_CLONE int backend_main(void* arg) noexcept {
 
 // --- the supervisor ------------------------------------------------------------------------
 
+// No member initialisers: a constructor would be a function of its own, instrumented by the
+// sanitizers (see the DANGER note); supervisor_main sets every field.
 struct Supervisor {
   const SupervisorPlan* plan;
-  long self = 0;           // getpid() in its own namespace
-  long backend = -1;       // the backend's pid, once started
-  bool backend_reaped = false;
-  int code = 0;            // si_code / si_status of the backend's end
-  int status = 0;
-  int sigfd = -1;
-  int input_fd = -1;       // open while request bytes remain
-  std::size_t written = 0;
+  long self;               // getpid() in its own namespace
+  long backend;            // the backend's pid, once started (else -1)
+  bool backend_reaped;
+  int code;                // si_code / si_status of the backend's end
+  int status;
+  int sigfd;
+  int input_fd;            // open while request bytes remain (else -1)
+  std::size_t written;
 };
 
 // Writes what the backend's stdin takes now; closes it when the request is all written or the
@@ -340,6 +345,8 @@ STS_AFTER_CLONE void reset_dispositions() noexcept {
 }
 
 constexpr unsigned long bit(int sig) { return 1UL << (sig - 1); }
+// The signals the supervisor reads from its signalfd (a constant: no call after the clone).
+constexpr unsigned long kSupervisorSignals = bit(SIGCHLD) | bit(SIGHUP);
 
 // Sends sig to every child listed in /proc/thread-self/children (our unreaped children: their
 // pids cannot have been reused); false when the list cannot be read.
@@ -443,6 +450,13 @@ STS_AFTER_CLONE bool caller_died(const Supervisor& s) noexcept {
 STS_AFTER_CLONE int supervisor_main(void* arg) noexcept {
   Supervisor s;
   s.plan = static_cast<const SupervisorPlan*>(arg);
+  s.backend = -1;
+  s.backend_reaped = false;
+  s.code = 0;
+  s.status = 0;
+  s.sigfd = -1;
+  s.input_fd = -1;
+  s.written = 0;
   const SupervisorPlan& plan = *s.plan;
 
   close_all_but_kept(plan);
@@ -465,7 +479,7 @@ STS_AFTER_CLONE int supervisor_main(void* arg) noexcept {
   if (long r = sys(SYS_prlimit64, 0, RLIMIT_CORE, ptr(no_core), 0); r < 0) fail(plan.report_fd, SpawnStage::core_limit, r);
 
   // Every signal stays blocked here; the two we care about are read from a signalfd.
-  unsigned long wanted = bit(SIGCHLD) | bit(SIGHUP);
+  unsigned long wanted = kSupervisorSignals;
   s.sigfd = static_cast<int>(sys(SYS_signalfd4, -1, ptr(&wanted), kSigsetBytes, SFD_CLOEXEC | SFD_NONBLOCK));
   if (s.sigfd < 0) fail(plan.report_fd, SpawnStage::signals, s.sigfd);
 
