@@ -184,8 +184,8 @@ struct Outcome {
   }
 };
 
-Outcome run(const Spec& spec) {
-  const sts::VerifiedExecutable exe = fake().open();
+// Runs `exe`; no Catch2 assertion inside, so threads may call it.
+Outcome run_exe(const Spec& spec, const sts::VerifiedExecutable& exe) {
   const sts::RunOptions options = options_for(spec, exe);
   Outcome o;
   const auto t0 = std::chrono::steady_clock::now();
@@ -193,6 +193,8 @@ Outcome run(const Spec& spec) {
   o.elapsed = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - t0);
   return o;
 }
+
+Outcome run(const Spec& spec) { return run_exe(spec, fake().open()); }
 
 void expect_error(const Outcome& o, Code code, const std::string& fragment) {
   REQUIRE(o.result.has_value());
@@ -614,13 +616,18 @@ TEST_CASE("another uid (no CAP_SYS_ADMIN): containment() names the subreaper and
 
 TEST_CASE("concurrent runs from 4 threads, each with a setsid() descendant: all contained, nothing leaks") {
   std::vector<std::unique_ptr<Lifeline>> lifelines;
-  for (int t = 0; t < 4; ++t) lifelines.push_back(std::make_unique<Lifeline>());
+  std::vector<sts::VerifiedExecutable> exes;  // opened here: Catch2's assertions are not thread-safe
+  for (int t = 0; t < 4; ++t) {
+    lifelines.push_back(std::make_unique<Lifeline>());
+    exes.push_back(fake().open());
+  }
   const auto fds = sts::test::open_fds();
   std::atomic<int> good{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([t, &good, &lifelines] {
-      const Outcome o = run({.args = {"descendant", lifelines[static_cast<std::size_t>(t)]->path(), "setsid", "exit"}});
+    threads.emplace_back([t, &good, &lifelines, &exes] {
+      const auto i = static_cast<std::size_t>(t);
+      const Outcome o = run_exe({.args = {"descendant", lifelines[i]->path(), "setsid", "exit"}}, exes[i]);
       if (o.result->has_value() && o.result->value().out.view() == kAnswer) ++good;
     });
   }

@@ -375,14 +375,17 @@ TEST_CASE("echo-secret-to-stderr: the values land only in the secure stderr tail
 }
 
 TEST_CASE("concurrent runs from 4 threads") {
+  // Opened here: Catch2's assertions (inside open()) are not thread-safe.
+  std::vector<sts::VerifiedExecutable> exes;
+  for (int t = 0; t < 4; ++t) exes.push_back(fake().open());
   const auto fds = sts::test::open_fds();
   std::atomic<int> good{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([t, &good] {
+    threads.emplace_back([t, &good, &exes] {
+      const sts::VerifiedExecutable& exe = exes[static_cast<std::size_t>(t)];
       for (int i = 0; i < 5; ++i) {
         const std::string h = "t" + std::to_string(t) + "-" + std::to_string(i);
-        const sts::VerifiedExecutable exe = fake().open();
         const std::string request = R"({"version":"1.0","secrets":[")" + h + "\"]}";
         sts::RunOptions options;
         options.executable = &exe;
