@@ -1,10 +1,10 @@
 // File: process_posix.cpp
 //
 // The hardened backend run of SPEC 4 for Linux, the caller's side (process.h): it builds the
-// plan, starts a supervisor (supervisor_posix.cpp) that starts and contains the backend, writes
-// the request and reads both streams in one poll loop with per-stream caps and a deadline that
-// bounds the reads as well as the wait, and reports facts in a RunEnd. run_outcome.cpp words
-// the errors.
+// plan, starts a supervisor (supervisor_posix.cpp) that starts and contains the backend and
+// writes the request to it, reads both output streams in one poll loop with per-stream caps and
+// a deadline that bounds the reads as well as the wait, and reports facts in a RunEnd.
+// run_outcome.cpp words the errors.
 //
 // The spawn, and why it is shaped like this:
 //   - Containment (SPEC 4 "No descendant survives"): the strongest the host permits, decided per
@@ -22,8 +22,13 @@
 //   - Host signal state: the supervisor's exit signal is 0 and it is waited for through a pidfd
 //     with __WALL, and the backend is the supervisor's child: a host that ignores SIGCHLD or
 //     reaps with waitpid(-1) takes nothing from the run. This side never signals by pid: it
-//     writes to the control pipe (SIGTERM to the tree; end of file = kill the tree and finish),
-//     and kills the supervisor only through its pidfd.
+//     writes to the control pipe ('T': SIGTERM to the tree; 'K': SIGKILL to it and finish), and
+//     kills the supervisor only through its pidfd.
+//   - A host that forks (without exec) while a run is in flight copies every fd of the caller.
+//     So the caller holds no write end the run waits on: the supervisor makes the backend's
+//     stdin pipe itself; the caller learns the supervisor's end from its pidfd, not from the
+//     report pipe's end of file; and once the supervisor is gone it reads what the pipes hold
+//     without waiting for end of file.
 //
 // Why not Boost.Process v2 (DESIGN allows the smallest correct replacement with a reason):
 // Boost 1.81's posix::default_launcher cannot be bent to this cleanly.
@@ -83,8 +88,8 @@ using posix::UniqueFd;
 
 // After SIGTERM the tree gets this long before SIGKILL.
 constexpr milliseconds kTermGrace{500};
-// Reads stop at deadline + grace + this, whatever holds the pipes, and the supervisor gets
-// kSupervisorGrace more to finish: SPEC 4 promises timeout + 2 s.
+// At deadline + grace + this the run stops whatever holds it up, and the supervisor gets
+// kSupervisorGrace more to finish before it is SIGKILLed: SPEC 4 promises timeout + 2 s.
 constexpr milliseconds kHardStopSlack{750};
 constexpr milliseconds kSupervisorGrace{500};
 constexpr milliseconds kLongestTimeout{24LL * 3600 * 1000 * 365};
@@ -135,9 +140,9 @@ bool set_nonblocking(int fd) {
 }
 
 // SIGPIPE must never kill the caller (SPEC 4), and the process-wide disposition belongs to the
-// host. So SIGPIPE is blocked in this thread only while we write; a SIGPIPE our write raised is
-// consumed with sigtimedwait before the old mask comes back. EPIPE is then handled as "the
-// backend stopped reading".
+// host. This side writes only to the control pipe (the supervisor writes the request), which a
+// dead supervisor leaves without a reader. So SIGPIPE is blocked in this thread for the run; a
+// SIGPIPE our write raised is consumed with sigtimedwait before the old mask comes back.
 class SigpipeBlock {
  public:
   SigpipeBlock() noexcept {
@@ -179,6 +184,11 @@ Environment allowed_process_environment(const std::vector<std::string>& allow) {
 
 enum class Failure { none, spawn, stdout_cap, stderr_cap, timeout };
 
+posix::ChildStacks& thread_stacks() {
+  thread_local posix::ChildStacks stacks;
+  return stacks;
+}
+
 // ---- one run ---------------------------------------------------------------------------------
 
 // One run. The destructor never leaves anything behind (STYLE 7): whatever path leaves early,
@@ -215,8 +225,9 @@ class BackendRun {
   bool start() {
     build_argv_envp();
     if (!make_pipes()) return false;
-    const int stacks_error = stacks_.allocate();
-    if (stacks_error != 0) return spawn_failed(SpawnStage::supervisor, stacks_error);
+    if (!stacks_.mapped()) {
+      if (const int error = stacks_.allocate(); error != 0) return spawn_failed(SpawnStage::supervisor, error);
+    }
     fill_plan();
 
     ContainmentKind kind = options_.containment.value_or(
@@ -317,7 +328,7 @@ class BackendRun {
 
   // SIGKILL to the tree, and the end: the supervisor reaps it all, reports and exits.
   void send_kill() {
-    if (kill_sent_) return;
+    if (kill_sent_ || supervisor_gone_) return;
     send(posix::kControlKill);
     kill_sent_ = true;
   }
@@ -543,7 +554,9 @@ class BackendRun {
   // closed here once it has started.
   UniqueFd out_, err_, control_, report_;
   UniqueFd stdout_write_, stderr_write_, control_read_, report_write_;
-  posix::ChildStacks stacks_;  // declared before supervisor_: unmapped after it is reaped
+  // This thread's supervisor stacks, mapped once and reused: runs are synchronous and each reaps
+  // its supervisor before it returns, so no task is on them between runs.
+  posix::ChildStacks& stacks_ = thread_stacks();
   posix::SupervisorPlan plan_;
   posix::StartedSupervisor supervisor_;
   bool supervisor_reaped_ = false;

@@ -420,6 +420,21 @@ STS_AFTER_CLONE bool collect(Supervisor& s) noexcept {
 // kill(-1) reaches them all at once. Then the backend's end is reported and we exit.
 [[noreturn]] STS_AFTER_CLONE void finish(Supervisor& s) noexcept {
   const SupervisorPlan& plan = *s.plan;
+  if (plan.kind == ContainmentKind::pid_namespace) {
+    // As init, our exit makes the kernel SIGKILL everything left in the namespace and reap it
+    // before that exit completes (zap_pid_namespace); the caller waits for our exit. So only the
+    // backend's own end is collected here (kill(-1) would walk every process of the system).
+    if (s.backend > 0 && !s.backend_reaped) {
+      sys(SYS_kill, s.backend, SIGKILL);  // our unreaped child: its pid is still its own
+      siginfo_t info;
+      info.si_pid = 0;
+      while (sys(SYS_waitid, P_PID, s.backend, ptr(&info), WEXITED | __WALL, 0) == -EINTR) {
+      }
+      note_reaped(s, info);
+    }
+    if (s.backend > 0) report(plan, ReportKind::exited, s.code, s.status);
+    exit_now(0);
+  }
   signal_tree(s, SIGKILL);
   for (;;) {
     siginfo_t info;
@@ -585,12 +600,15 @@ int ChildStacks::allocate() noexcept {
     size_ = 0;
     return errno;
   }
-  base_ = static_cast<char*>(p);
   // A guard page below each stack: an overflow faults instead of writing into the other.
-  if (::mprotect(base_, page_, PROT_NONE) != 0 ||
-      ::mprotect(base_ + page_ + kSupervisorStack, page_, PROT_NONE) != 0) {
-    return errno;
+  char* base = static_cast<char*>(p);
+  if (::mprotect(base, page_, PROT_NONE) != 0 || ::mprotect(base + page_ + kSupervisorStack, page_, PROT_NONE) != 0) {
+    const int error = errno;
+    ::munmap(p, size_);
+    size_ = 0;
+    return error;
   }
+  base_ = base;
   return 0;
 }
 

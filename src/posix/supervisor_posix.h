@@ -87,6 +87,7 @@ class ChildStacks {
   ChildStacks& operator=(const ChildStacks&) = delete;
 
   int allocate() noexcept;  // 0 or errno
+  bool mapped() const noexcept { return base_ != nullptr; }
   char* supervisor_top() const noexcept;
   char* child_top() const noexcept;
 

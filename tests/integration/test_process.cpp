@@ -3,6 +3,7 @@
 // open, no child left (zombie or not), nothing alive in the backend's process group.
 #include "common/executable_check.h"
 #include "common/process.h"
+#include "common/run_outcome.h"
 
 #include "support/test_support.h"
 
@@ -558,4 +559,121 @@ TEST_CASE("run_backend without an executable is an internal error, not a crash")
   auto r = sts::run_backend(options, stats);
   REQUIRE_FALSE(r);
   CHECK(r.error().code == Code::internal);
+}
+
+// ---- the one wording (run_outcome.cpp, common to both platforms) ------------------------------
+
+namespace {
+
+sts::RunEnd end_with(sts::RunEndHow how) {
+  sts::RunEnd end;
+  end.how = how;
+  return end;
+}
+
+sts::Error error_of(const sts::RunEnd& end, std::chrono::milliseconds timeout = 10s, std::size_t cap = 1048576) {
+  sts::RunOptions options;
+  options.timeout = timeout;
+  options.output_max_size = cap;
+  const std::optional<sts::Error> e = sts::run_error(end, "/opt/backend", options);
+  REQUIRE(e.has_value());
+  CHECK(e->message.find('\n') == std::string::npos);
+  return *e;
+}
+
+}  // namespace
+
+TEST_CASE("run_error: one wording and one fix hint per way a run ends, naming the executable") {
+  sts::RunEnd ok = end_with(sts::RunEndHow::exited);
+  ok.exit_code = 0;
+  CHECK_FALSE(sts::run_error(ok, "/opt/backend", {}).has_value());
+
+  sts::RunEnd exit3 = end_with(sts::RunEndHow::exited);
+  exit3.exit_code = 3;
+  sts::Error e = error_of(exit3);
+  CHECK(e.code == Code::backend_exit);
+  CHECK(e.message == "backend /opt/backend exited with status 3: fix the backend (its stderr is logged)");
+
+  sts::RunEnd crash = end_with(sts::RunEndHow::exited);
+  crash.exit_code = static_cast<int>(0xC0000005u);
+  crash.exit_code_is_ntstatus = true;
+  CHECK(error_of(crash).message == "backend /opt/backend exited with status 0xC0000005: fix the backend (its stderr is logged)");
+
+  sts::RunEnd segv = end_with(sts::RunEndHow::signaled);
+  segv.signal = SIGSEGV;
+  e = error_of(segv);
+  CHECK(e.code == Code::backend_signal);
+  CHECK(e.message == "backend /opt/backend was killed by signal 11 (SIGSEGV): fix the backend (its stderr is logged)");
+
+  e = error_of(end_with(sts::RunEndHow::timed_out), 1500ms);
+  CHECK(e.code == Code::backend_timeout);
+  CHECK(e.message == "backend /opt/backend did not answer within 1500ms and was killed: raise secret_backend_timeout "
+                     "or fix the backend");
+  CHECK_THAT(error_of(end_with(sts::RunEndHow::timed_out), 30s).message, Catch::Contains("within 30s"));
+
+  sts::RunEnd capped = end_with(sts::RunEndHow::output_capped);
+  capped.capped = sts::OutputStream::stderr_stream;
+  e = error_of(capped, 10s, 65536);
+  CHECK(e.code == Code::output_too_large);
+  CHECK(e.message == "backend /opt/backend wrote more than 65536 bytes to stderr: raise "
+                     "secret_backend_output_max_size or fix the backend");
+  capped.capped = sts::OutputStream::stdout_stream;
+  CHECK_THAT(error_of(capped).message, Catch::Contains("bytes to stdout"));
+
+  sts::RunEnd lost = end_with(sts::RunEndHow::lost);
+  lost.stage = sts::SpawnStage::wait;
+  e = error_of(lost);
+  CHECK(e.code == Code::internal);
+  CHECK_THAT(e.message, Catch::StartsWith("lost track of backend /opt/backend while waiting for it"));
+}
+
+TEST_CASE("run_error: a spawn failure names its stage and the OS reason; exec failures blame the file") {
+  sts::RunEnd exec = end_with(sts::RunEndHow::spawn_failed);
+  exec.stage = sts::SpawnStage::exec;
+  exec.os_error = EACCES;
+  sts::Error e = error_of(exec);
+  CHECK(e.code == Code::spawn_failed);
+  CHECK(e.os_error == EACCES);
+  CHECK(e.message == "failed to execute /opt/backend: Permission denied: run it by hand as the same user to see why, "
+                     "then fix the file or its interpreter");
+  const std::pair<sts::SpawnStage, const char*> stages[] = {
+      {sts::SpawnStage::pipes, "creating its pipes"},
+      {sts::SpawnStage::supervisor, "starting its supervisor"},
+      {sts::SpawnStage::containment, "setting up its containment"},
+      {sts::SpawnStage::signals, "resetting signal dispositions"},
+      {sts::SpawnStage::process_group, "setpgid"},
+      {sts::SpawnStage::no_new_privs, "prctl(PR_SET_NO_NEW_PRIVS)"},
+      {sts::SpawnStage::core_limit, "setrlimit(RLIMIT_CORE)"},
+      {sts::SpawnStage::descriptors, "setting up descriptors"},
+  };
+  for (const auto& [stage, text] : stages) {
+    sts::RunEnd end = end_with(sts::RunEndHow::spawn_failed);
+    end.stage = stage;
+    end.os_error = EAGAIN;
+    e = error_of(end);
+    CHECK(e.code == Code::spawn_failed);
+    CHECK(e.message == "cannot start backend /opt/backend: " + std::string(text) +
+                           ": Resource temporarily unavailable: the system refused it (a limit such as ulimit -n or -u, "
+                           "or a seccomp policy): fix that and retry");
+  }
+}
+
+TEST_CASE("StderrTail keeps the last 4096 bytes in order, across chunk sizes and wrap-arounds") {
+  const std::vector<std::vector<std::size_t>> sequences = {
+      {3, 3}, {4096}, {4097}, {1, 4095}, {1, 4096}, {4095, 3}, {7, 4095, 3, 5000, 2, 4096, 11, 123}, {2048, 2048, 2048},
+  };
+  for (const auto& sizes : sequences) {
+    std::string all;
+    sts::StderrTail tail;
+    for (std::size_t size : sizes) {
+      std::string chunk;
+      for (std::size_t i = 0; i < size; ++i) chunk.push_back(static_cast<char>('a' + (all.size() + i) % 26));
+      all += chunk;
+      tail.append(chunk);
+    }
+    INFO("chunks: " << sizes.size() << ", bytes: " << all.size());
+    const std::size_t keep = std::min(all.size(), sts::kStderrTailBytes);
+    CHECK(tail.take().view() == all.substr(all.size() - keep));
+    CHECK(tail.take().empty());  // taken: empty afterwards
+  }
 }
