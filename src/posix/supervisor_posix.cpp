@@ -462,26 +462,19 @@ STS_AFTER_CLONE bool caller_died(const Supervisor& s) noexcept {
   }
 }
 
-STS_AFTER_CLONE int supervisor_main(void* arg) noexcept {
-  Supervisor s;
-  s.plan = static_cast<const SupervisorPlan*>(arg);
-  s.backend = -1;
-  s.backend_reaped = false;
-  s.code = 0;
-  s.status = 0;
-  s.sigfd = -1;
-  s.input_fd = -1;
-  s.written = 0;
+// Step 1: containment, and what the backend inherits. Failures are reported, then we exit.
+STS_AFTER_CLONE void set_up(Supervisor& s) noexcept {
   const SupervisorPlan& plan = *s.plan;
-
   close_all_but_kept(plan);
   reset_dispositions();
   s.self = sys(SYS_getpid);
 
   // The caller's death: as init, SIGKILL takes the whole namespace with us. Otherwise SIGHUP,
-  // read below, so the tree is killed first. (The control pipe's end of file says it too.)
+  // read from the signalfd, so the tree is killed first. The control pipe's end of file says
+  // it too, also when the caller died before this prctl.
   const int death = plan.kind == ContainmentKind::pid_namespace ? SIGKILL : SIGHUP;
   if (long r = sys(SYS_prctl, PR_SET_PDEATHSIG, death, 0, 0, 0); r < 0) fail(plan.report_fd, SpawnStage::containment, r);
+  // Before the backend exists: an orphan made before this would escape.
   if (plan.kind == ContainmentKind::subreaper) {
     if (long r = sys(SYS_prctl, PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); r < 0) {
       fail(plan.report_fd, SpawnStage::containment, r);
@@ -497,14 +490,16 @@ STS_AFTER_CLONE int supervisor_main(void* arg) noexcept {
   unsigned long wanted = kSupervisorSignals;
   s.sigfd = static_cast<int>(sys(SYS_signalfd4, -1, ptr(&wanted), kSigsetBytes, SFD_CLOEXEC | SFD_NONBLOCK));
   if (s.sigfd < 0) fail(plan.report_fd, SpawnStage::signals, s.sigfd);
+}
 
-  // The backend's stdin: made here (see SupervisorPlan::input), close-on-exec, our end
-  // non-blocking.
+// Step 2: the backend's stdin pipe (made here, see SupervisorPlan::input) and the backend,
+// vfork-style on its own stack: this task waits until it has exec'd or failed.
+STS_AFTER_CLONE void start_backend(Supervisor& s) noexcept {
+  const SupervisorPlan& plan = *s.plan;
   int stdin_pipe[2];
   if (long r = sys(SYS_pipe2, ptr(stdin_pipe), O_CLOEXEC); r < 0) fail(plan.report_fd, SpawnStage::pipes, r);
   if (long r = sys(SYS_fcntl, stdin_pipe[1], F_SETFL, O_NONBLOCK); r < 0) fail(plan.report_fd, SpawnStage::pipes, r);
 
-  // The backend: vfork-style (this task waits until it has exec'd or failed) on its own stack.
   ChildContext ctx;
   ctx.plan = &plan;
   ctx.parent = s.self;
@@ -513,11 +508,15 @@ STS_AFTER_CLONE int supervisor_main(void* arg) noexcept {
   if (pid < 0) fail(plan.report_fd, SpawnStage::none, pid);
   s.backend = pid;
 
-  // Our copy of the backend's stdin read end goes: the backend has its own.
+  // Our copy of the read end goes: the backend has its own.
   sys(SYS_close, stdin_pipe[0]);
   s.input_fd = stdin_pipe[1];
   if (plan.input_size == 0) feed_input(s);  // nothing to write: end of file at once
+}
 
+// Step 3, until the end: the request in, the caller's commands, the children's deaths.
+[[noreturn]] STS_AFTER_CLONE void supervise(Supervisor& s) noexcept {
+  const SupervisorPlan& plan = *s.plan;
   for (;;) {
     pollfd fds[3];
     fds[0].fd = plan.control_fd;
@@ -530,7 +529,8 @@ STS_AFTER_CLONE int supervisor_main(void* arg) noexcept {
     fds[2].events = POLLOUT;
     fds[2].revents = 0;
     const long ready = sys(SYS_ppoll, ptr(fds), 3, 0, 0, kSigsetBytes);
-    if (ready < 0) continue;  // EINTR cannot happen with everything blocked; don't spin on others
+    if (ready == -EINTR) continue;
+    if (ready < 0) finish(s);  // cannot wait any more: end it all rather than spin
     if (fds[1].revents != 0) {
       if (caller_died(s)) finish(s);
       if (collect(s)) finish(s);  // the backend ended: nothing it started may outlive it
@@ -546,6 +546,22 @@ STS_AFTER_CLONE int supervisor_main(void* arg) noexcept {
       }
     }
   }
+}
+
+STS_AFTER_CLONE int supervisor_main(void* arg) noexcept {
+  Supervisor s;
+  s.plan = static_cast<const SupervisorPlan*>(arg);
+  s.self = 0;
+  s.backend = -1;
+  s.backend_reaped = false;
+  s.code = 0;
+  s.status = 0;
+  s.sigfd = -1;
+  s.input_fd = -1;
+  s.written = 0;
+  set_up(s);
+  start_backend(s);
+  supervise(s);
 }
 
 STS_AFTER_CLONE int probe_main(void*) noexcept { exit_now(0); }

@@ -411,12 +411,14 @@ TEST_CASE("a host that forks (without exec) during a run holds copies of its fds
 // ---- host signal state -----------------------------------------------------------------------
 
 TEST_CASE("a host that ignores SIGCHLD: runs succeed and keep their exit status") {
+  const Mode& mode = kModes[GENERATE(range(0, kModeCount))];
+  INFO("containment: " << mode.name);
   struct sigaction ignore{}, old{};
   ignore.sa_handler = SIG_IGN;
   ::sigaction(SIGCHLD, &ignore, &old);
   const auto fds = sts::test::open_fds();
-  const Outcome ok = run({.args = {"respond"}});
-  const Outcome exit3 = run({.args = {"exit-3-with-valid-json"}});
+  const Outcome ok = run({.args = {"respond"}, .mode = mode});
+  const Outcome exit3 = run({.args = {"exit-3-with-valid-json"}, .mode = mode});
   ::sigaction(SIGCHLD, &old, nullptr);
   CHECK(ok.out() == kAnswer);
   CHECK(ok.stats.exit_code == 0);
@@ -426,6 +428,8 @@ TEST_CASE("a host that ignores SIGCHLD: runs succeed and keep their exit status"
 }
 
 TEST_CASE("a host thread reaping with waitpid(-1): runs keep their exit status") {
+  const Mode& mode = kModes[GENERATE(range(0, kModeCount))];
+  INFO("containment: " << mode.name);
   const auto fds = sts::test::open_fds();
   // The host's reaper blocks in waitpid(-1, 0) on a child of its own (the keeper), so it is
   // waiting whenever a child of this process exits, as a real reaping loop would be.
@@ -452,8 +456,8 @@ TEST_CASE("a host thread reaping with waitpid(-1): runs keep their exit status")
   });
   std::vector<Outcome> oks, exits;
   for (int i = 0; i < 5; ++i) {
-    oks.push_back(run({.args = {"respond"}}));
-    exits.push_back(run({.args = {"exit-3-with-valid-json"}}));
+    oks.push_back(run({.args = {"respond"}, .mode = mode}));
+    exits.push_back(run({.args = {"exit-3-with-valid-json"}, .mode = mode}));
   }
   ::close(keep[1]);  // the keeper exits; the reaper reaps it and ends
   reaper.join();
@@ -596,15 +600,17 @@ TEST_CASE("another uid (no CAP_SYS_ADMIN): containment() names the subreaper and
             ::setresuid(sts::test::kOtherUid, sts::test::kOtherUid, sts::test::kOtherUid) != 0) {
           return std::string("cannot become uid 54321");
         }
-        const sts::Containment c = sts::platform::containment();
-        if (c.kind != sts::ContainmentKind::subreaper) problems += "containment is " + c.name + "; ";
-        if (c.why_not_stronger.find("CAP_SYS_ADMIN") == std::string::npos) problems += "why: " + c.why_not_stronger + "; ";
+        // The run first: this process remembers (from root's runs) that a PID namespace works,
+        // so the run meets EPERM and must fall back by itself.
         const sts::VerifiedExecutable exe = mine.open();
         const sts::RunOptions options = options_for({.args = {"descendant", lifeline.path(), "setsid", "exit"}}, exe);
         sts::RunStats stats;
         auto r = sts::run_backend(options, stats);
         if (!r) problems += "run failed: " + r.error().message + "; ";
         if (stats.containment != sts::ContainmentKind::subreaper) problems += "the run was not contained by the subreaper; ";
+        const sts::Containment c = sts::platform::containment();
+        if (c.kind != sts::ContainmentKind::subreaper) problems += "containment is " + c.name + "; ";
+        if (c.why_not_stronger.find("CAP_SYS_ADMIN") == std::string::npos) problems += "why: " + c.why_not_stronger + "; ";
         return problems;
       },
       60s);
