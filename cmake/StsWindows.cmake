@@ -22,6 +22,7 @@ set(STS_WINDOWS_COMMON_FILES
   protocol.cpp         # request encoder, strict response validator
   audit.cpp            # audit lines (file_io_windows.cpp underneath)
   executable_fetcher.cpp  # check + spawn + validate + audit glue (make_fetcher)
+  run_outcome.cpp      # stderr tail and the one wording of a run's errors (process.h)
   file_backend.cpp     # built-in file backend (make_fetcher refers to it)
   check_backend.cpp    # `stsecrets check` as data (check_executable underneath)
   text.cpp             # escapers, UTF-8, errno text, JSON string literals

@@ -53,7 +53,7 @@ Ran run(const Backend& b, std::vector<std::string> args, std::string_view input 
   o.caller_environment = env;
   RunStats stats;
   auto t0 = std::chrono::steady_clock::now();
-  auto r = platform::run_backend(o, stats);
+  auto r = run_backend(o, stats);
   auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
   return Ran{std::move(r), std::move(stats), elapsed};
 }
@@ -108,6 +108,35 @@ TEST_CASE("exit-3 is reported as on POSIX", "[process]") {
   CHECK(r.stats.exit_code == 3);
 }
 
+TEST_CASE("an NTSTATUS exit is shown in hex, with the fix hint", "[process]") {
+  Backend b;
+  auto r = run(b, {"exit-status", "C0000005"}, "{}");
+  REQUIRE_FALSE(r.result.has_value());
+  CHECK(r.result.error().code == Code::backend_exit);
+  CHECK_THAT(r.result.error().message,
+             Catch::Contains("backend " + b.exe + " exited with status 0xC0000005: fix the backend"));
+  CHECK(static_cast<unsigned>(r.stats.exit_code) == 0xC0000005u);
+}
+
+TEST_CASE("an argument with a NUL byte is a configuration error, before anything starts", "[process][args]") {
+  Backend b;
+  auto r = run(b, {"print-args", std::string("a\0b", 3)});
+  REQUIRE_FALSE(r.result.has_value());
+  CHECK(r.result.error().code == Code::config_invalid);
+  CHECK_THAT(r.result.error().message, Catch::Contains("contains a NUL byte: remove it from secret_backend_arguments"));
+}
+
+TEST_CASE("containment(): a job object, and runs are contained by it", "[process][containment]") {
+  const Containment c = platform::containment();
+  CHECK(c.kind == ContainmentKind::job_object);
+  CHECK(c.name == "job-object");
+  CHECK_THAT(c.what_it_guarantees, Catch::Contains("KILL_ON_JOB_CLOSE"));
+  Backend b;
+  auto r = run(b, {"echo-request"});
+  REQUIRE(r.result.has_value());
+  CHECK(r.stats.containment == ContainmentKind::job_object);
+}
+
 TEST_CASE("bad-json runs fine and fails validation", "[process]") {
   Backend b;
   auto r = run(b, {"bad-json"});
@@ -122,7 +151,10 @@ TEST_CASE("hang: the timeout kills it and returns within timeout + 2 s", "[proce
   auto r = run(b, {"hang"}, "{}", 1500ms);
   REQUIRE_FALSE(r.result.has_value());
   CHECK(r.result.error().code == Code::backend_timeout);
-  CHECK_THAT(r.result.error().message, Catch::Contains("1500 ms"));
+  // The one wording of both platforms (run_outcome.cpp).
+  CHECK_THAT(r.result.error().message,
+             Catch::Contains("backend " + b.exe + " did not answer within 1500ms and was killed: raise "
+                             "secret_backend_timeout or fix the backend"));
   CHECK(r.elapsed >= 1400ms);
   CHECK(r.elapsed < 3500ms);
 }
