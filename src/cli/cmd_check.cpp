@@ -119,7 +119,10 @@ std::string report_text(const std::string& config_path, const CheckReport& repor
     out += "config rules:\n";
     rule_lines(out, report.config_rules);
   }
-  if (!report.containment.empty()) field(out, "containment:", report.containment);
+  if (!report.containment.name.empty()) {
+    field(out, "containment:", report.containment.name + ": " + report.containment.guarantees);
+    if (!report.containment.limits.empty()) out += "          " + report.containment.limits + "\n";
+  }
   for (const auto& b : report.backends) backend_text(out, b);
   return out;
 }
@@ -162,7 +165,10 @@ Json report_json(const std::string& config_path, const CheckReport& report) {
   }
   return {{"schema", 1},
           {"config", {{"path", config_path}, {"rules", rules_json(report.config_rules)}}},
-          {"containment", report.containment},
+          {"containment",
+           {{"name", report.containment.name},
+            {"guarantees", report.containment.guarantees},
+            {"limits", report.containment.limits}}},
           {"backends", std::move(backends)}};
 }
 

@@ -5,6 +5,7 @@
 
 #include "common/backend_source.h"
 #include "common/executable_check.h"
+#include "common/process.h"
 
 #include <algorithm>
 
@@ -26,6 +27,8 @@ ExecutableReport check_executable_backend(const Backend& backend) {
 CheckReport check_config(const Config& config) {
   CheckReport out;
   out.config_file = config.file;
+  const Containment c = platform::containment();
+  out.containment = {c.name, c.what_it_guarantees, c.why_not_stronger};
   if (!config.has_backend()) {
     const std::string where = config.source.empty() ? std::string("the main config") : config.source;
     out.error = make_error(Code::config_no_backend,

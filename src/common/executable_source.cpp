@@ -45,7 +45,7 @@ class ExecutableSource final : public Source {
     ro.output_max_size = exec_.output_max_size;
     ro.input = request;
     RunStats stats;
-    Result<RunOutput> out = platform::run_backend(ro, stats);
+    Result<RunOutput> out = run_backend(ro, stats);
     facts.exit_code = stats.exit_code;
     facts.signal = stats.signal;
     facts.stdout_bytes = stats.stdout_bytes;

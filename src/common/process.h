@@ -161,11 +161,4 @@ struct RunOutput {
 // internal. Each names the executable. `stats` is filled on every path (for the audit record).
 Result<RunOutput> run_backend(const RunOptions& options, RunStats& stats);
 
-namespace platform {
-// The former entry point, kept so executable_fetcher.cpp builds until it calls run_backend.
-inline Result<RunOutput> run_backend(const RunOptions& options, RunStats& stats) {
-  return sts::run_backend(options, stats);
-}
-}  // namespace platform
-
 }  // namespace sts
