@@ -86,8 +86,11 @@ if(STS_WINDOWS_CLI)
   target_include_directories(stsecrets_cli PRIVATE ${PROJECT_SOURCE_DIR}/src)
   target_link_libraries(stsecrets_cli PRIVATE stsecrets)
   target_compile_definitions(stsecrets_cli PRIVATE STS_VERSION="${PROJECT_VERSION}")
-  install(TARGETS stsecrets_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 endif()
+
+# The .zip (cpack -G ZIP): stsecrets.exe when built, docs and examples; its install rules live
+# in StsPackage's WIN32 part, with its "package/zip" test.
+include(StsPackage)
 
 if(STS_BUILD_TESTS)
   enable_testing()
