@@ -83,7 +83,7 @@ if(STS_WINDOWS_CLI)
   add_executable(stsecrets_cli ${STS_CLI_SOURCES})
   set_target_properties(stsecrets_cli PROPERTIES OUTPUT_NAME stsecrets)
   sts_apply_options(stsecrets_cli)
-  target_include_directories(stsecrets_cli PRIVATE ${PROJECT_SOURCE_DIR}/src)
+  # A client of the public API only, as on POSIX: no private include path.
   target_link_libraries(stsecrets_cli PRIVATE stsecrets)
   target_compile_definitions(stsecrets_cli PRIVATE STS_VERSION="${PROJECT_VERSION}")
 endif()
