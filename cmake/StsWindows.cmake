@@ -11,7 +11,8 @@
 # include() there applies to Windows. OpenSSL is not used on Windows (SHA-256 comes from CNG).
 #
 # Options:
-#   STS_WINDOWS_CLI  build src/cli into stsecrets.exe (OFF until the CLI is ported off POSIX)
+#   STS_WINDOWS_CLI  build src/cli into stsecrets.exe (OFF until the Windows host hooks of
+#                    host.h exist: src/cli compiles for mingw, the link lacks them)
 
 option(STS_WINDOWS_CLI "Windows: also build the stsecrets command (stsecrets.exe)" OFF)
 
