@@ -109,7 +109,7 @@ TEST_CASE("exit-3 is reported as on POSIX", "[process]") {
 }
 
 TEST_CASE("an NTSTATUS exit is shown in hex, with the fix hint", "[process]") {
-  Backend b;
+  FakeBackend b;
   auto r = run(b, {"exit-status", "C0000005"}, "{}");
   REQUIRE_FALSE(r.result.has_value());
   CHECK(r.result.error().code == Code::backend_exit);
@@ -119,7 +119,7 @@ TEST_CASE("an NTSTATUS exit is shown in hex, with the fix hint", "[process]") {
 }
 
 TEST_CASE("an argument with a NUL byte is a configuration error, before anything starts", "[process][args]") {
-  Backend b;
+  FakeBackend b;
   auto r = run(b, {"print-args", std::string("a\0b", 3)});
   REQUIRE_FALSE(r.result.has_value());
   CHECK(r.result.error().code == Code::config_invalid);
@@ -131,7 +131,7 @@ TEST_CASE("containment(): a job object, and runs are contained by it", "[process
   CHECK(c.kind == ContainmentKind::job_object);
   CHECK(c.name == "job-object");
   CHECK_THAT(c.what_it_guarantees, Catch::Contains("KILL_ON_JOB_CLOSE"));
-  Backend b;
+  FakeBackend b;
   auto r = run(b, {"echo-request"});
   REQUIRE(r.result.has_value());
   CHECK(r.stats.containment == ContainmentKind::job_object);
