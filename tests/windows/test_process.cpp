@@ -19,11 +19,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct Backend {
+struct FakeBackend {
   TempDir tmp;
   std::string exe = tmp / "fake_backend_win.exe";
   VerifiedExecutable verified;
-  Backend() {
+  FakeBackend() {
     REQUIRE(set_sddl(tmp.path(), "D:P(A;OICI;FA;;;{U})(A;OICI;FA;;;SY)"));
     copy_fake_backend(exe);
     REQUIRE(set_sddl(exe, "D:P(A;;FA;;;{U})"));
@@ -40,7 +40,7 @@ struct Ran {
   std::chrono::milliseconds elapsed;
 };
 
-Ran run(const Backend& b, std::vector<std::string> args, std::string_view input = {},
+Ran run(const FakeBackend& b, std::vector<std::string> args, std::string_view input = {},
         std::chrono::milliseconds timeout = 10000ms, std::size_t cap = 1 << 20,
         std::vector<std::string> allow = {}, const Environment* env = nullptr) {
   RunOptions o;
@@ -73,7 +73,7 @@ bool wait_dead(unsigned long pid) {
 }  // namespace
 
 TEST_CASE("echo-request: the request goes in, the response comes out, exit 0", "[process]") {
-  Backend b;
+  FakeBackend b;
   std::string req = encode_request({"db_pass", "api_key"});
   auto r = run(b, {"echo-request"}, req);
   INFO((r.result ? std::string() : r.result.error().message));
@@ -87,7 +87,7 @@ TEST_CASE("echo-request: the request goes in, the response comes out, exit 0", "
 }
 
 TEST_CASE("a 2 MiB request is written while the response is read (no deadlock)", "[process]") {
-  Backend b;
+  FakeBackend b;
   std::vector<std::string> handles;
   for (int i = 0; i < 60000; ++i) handles.push_back("handle_number_" + std::to_string(i));
   std::string req = encode_request(handles);
@@ -99,7 +99,7 @@ TEST_CASE("a 2 MiB request is written while the response is read (no deadlock)",
 }
 
 TEST_CASE("exit-3 is reported as on POSIX", "[process]") {
-  Backend b;
+  FakeBackend b;
   auto r = run(b, {"exit-3"}, "{}");
   REQUIRE_FALSE(r.result.has_value());
   CHECK(r.result.error().code == Code::backend_exit);
@@ -109,7 +109,7 @@ TEST_CASE("exit-3 is reported as on POSIX", "[process]") {
 }
 
 TEST_CASE("an NTSTATUS exit is shown in hex, with the fix hint", "[process]") {
-  Backend b;
+  FakeBackend b;
   auto r = run(b, {"exit-status", "C0000005"}, "{}");
   REQUIRE_FALSE(r.result.has_value());
   CHECK(r.result.error().code == Code::backend_exit);
@@ -119,7 +119,7 @@ TEST_CASE("an NTSTATUS exit is shown in hex, with the fix hint", "[process]") {
 }
 
 TEST_CASE("an argument with a NUL byte is a configuration error, before anything starts", "[process][args]") {
-  Backend b;
+  FakeBackend b;
   auto r = run(b, {"print-args", std::string("a\0b", 3)});
   REQUIRE_FALSE(r.result.has_value());
   CHECK(r.result.error().code == Code::config_invalid);
@@ -131,14 +131,14 @@ TEST_CASE("containment(): a job object, and runs are contained by it", "[process
   CHECK(c.kind == ContainmentKind::job_object);
   CHECK(c.name == "job-object");
   CHECK_THAT(c.what_it_guarantees, Catch::Contains("KILL_ON_JOB_CLOSE"));
-  Backend b;
+  FakeBackend b;
   auto r = run(b, {"echo-request"});
   REQUIRE(r.result.has_value());
   CHECK(r.stats.containment == ContainmentKind::job_object);
 }
 
 TEST_CASE("bad-json runs fine and fails validation", "[process]") {
-  Backend b;
+  FakeBackend b;
   auto r = run(b, {"bad-json"});
   REQUIRE(r.result.has_value());
   auto v = validate_response(r.result->out.view(), {"a"}, {}, b.exe);
@@ -147,7 +147,7 @@ TEST_CASE("bad-json runs fine and fails validation", "[process]") {
 }
 
 TEST_CASE("hang: the timeout kills it and returns within timeout + 2 s", "[process][timeout]") {
-  Backend b;
+  FakeBackend b;
   auto r = run(b, {"hang"}, "{}", 1500ms);
   REQUIRE_FALSE(r.result.has_value());
   CHECK(r.result.error().code == Code::backend_timeout);
@@ -161,7 +161,7 @@ TEST_CASE("hang: the timeout kills it and returns within timeout + 2 s", "[proce
 
 TEST_CASE("hang-with-grandchild: the grandchild holds stdout, cannot break away, and dies with the job",
           "[process][timeout]") {
-  Backend b;
+  FakeBackend b;
   auto r = run(b, {"hang-with-grandchild"}, "{}", 2000ms);
   REQUIRE_FALSE(r.result.has_value());
   CHECK(r.result.error().code == Code::backend_timeout);
@@ -176,7 +176,7 @@ TEST_CASE("hang-with-grandchild: the grandchild holds stdout, cannot break away,
 
 TEST_CASE("daemonize: a grandchild left behind is killed when the backend exits; the call returns at once",
           "[process]") {
-  Backend b;
+  FakeBackend b;
   auto r = run(b, {"daemonize"}, "{}", 20000ms);
   INFO((r.result ? std::string() : r.result.error().message));
   REQUIRE(r.result.has_value());
@@ -188,7 +188,7 @@ TEST_CASE("daemonize: a grandchild left behind is killed when the backend exits;
 }
 
 TEST_CASE("flood-stdout and flood-stderr hit the cap and are killed", "[process][cap]") {
-  Backend b;
+  FakeBackend b;
   for (const char* mode : {"flood-stdout", "flood-stderr"}) {
     auto r = run(b, {mode}, "{}", 20000ms, 256 * 1024);
     REQUIRE_FALSE(r.result.has_value());
@@ -200,7 +200,7 @@ TEST_CASE("flood-stdout and flood-stderr hit the cap and are killed", "[process]
 }
 
 TEST_CASE("print-env: only the minimal block, the allow-list and Wine's own WINE* variables", "[process][env]") {
-  Backend b;
+  FakeBackend b;
   Environment env{{"STS_API_KEY", "do-not-pass"}, {"Allowed_Var", "yes"}, {"PATH", "C:\\evil"},
                   {"TEMP", "C:\\users\\t"}, {"OTHER", "x"}};
   auto r = run(b, {"print-env"}, "", 10000ms, 1 << 20, {"ALLOWED_VAR", "NOT_SET"}, &env);
@@ -240,7 +240,7 @@ TEST_CASE("child_environment: sorted, case-insensitive, PATH only when allow-lis
 }
 
 TEST_CASE("only the three pipe ends are inherited", "[process][handles]") {
-  Backend b;
+  FakeBackend b;
   TempDir tmp;
   std::string marker = tmp / "inheritable-marker.txt";
   SECURITY_ATTRIBUTES sa{sizeof sa, nullptr, TRUE};
@@ -255,7 +255,7 @@ TEST_CASE("only the three pipe ends are inherited", "[process][handles]") {
 }
 
 TEST_CASE("arguments reach the backend unchanged (no shell, MSVC quoting)", "[process][args]") {
-  Backend b;
+  FakeBackend b;
   std::vector<std::string> args = {"print-args", "plain", "with space", "quote\"inside", "trailing\\", "back\\\\\"q", ""};
   auto r = run(b, args);
   REQUIRE(r.result.has_value());
@@ -263,7 +263,7 @@ TEST_CASE("arguments reach the backend unchanged (no shell, MSVC quoting)", "[pr
 }
 
 TEST_CASE("the caller's stdin request is optional", "[process]") {
-  Backend b;
+  FakeBackend b;
   auto r = run(b, {"echo-request"});
   REQUIRE(r.result.has_value());
   CHECK(r.result->out.view() == "{}");
