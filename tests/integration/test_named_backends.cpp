@@ -1,0 +1,316 @@
+// Named backends (SPEC 8, multi_secret_backends) end to end through the real stsecrets binary:
+// every provider and an executable backend in one config, routed by ENC[name;key], through
+// resolve, handles, check (--fetch) and exec; every failing input with its exit status and exact
+// error lines (an unknown backend names file and key path; a failing backend fails only its own
+// handles and nothing is written); and two executable backends whose runs overlap, shown by
+// markers each writes and waits for, never by a clock.
+#include "support/cli_run.h"
+#include "support/test_support.h"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <sys/stat.h>
+
+namespace {
+
+namespace fs = std::filesystem;
+using sts::test::CliRun;
+using sts::test::CommandResult;
+using sts::test::error_lines;
+using sts::test::TempDir;
+using sts::test::write_file;
+
+// Every value a backend here can hand out (the fake backend answers "val-<key>" / "value-of-<key>").
+const std::vector<std::string> kValues = {"mb-json-pg-71",   "mb-json-api-52",  "mb-yaml-redis-33", "mb-file-token-44",
+                                          "mb-docker-reg-55", "mb-creds-ldap-66", "mb-env-val-77",    "mb-default-88",
+                                          "val-db/password",  "value-of-db/password"};
+
+void private_dir(const std::string& path) {
+  fs::create_directories(path);
+  fs::permissions(path, fs::perms::owner_all);
+}
+
+// A folder with one of each provider's stores, a copy of the fake backend, and the main config.
+struct Multi {
+  TempDir dir;
+  std::string json = dir / "secrets.json";
+  std::string yaml = dir / "secrets.yaml";
+  std::string files = dir / "files";
+  std::string docker = dir / "docker";
+  std::string creds = dir / "creds";
+  std::string bin = dir / "bin";
+  std::string config = dir / "stackstate.yaml";
+  std::string app = dir / "conf.d/app.yaml";
+
+  explicit Multi(const std::string& vault_mode = "respond") {
+    write_file(json, R"({"db": {"password": "mb-json-pg-71"}, "api": {"key": "mb-json-api-52"}})", 0600);
+    write_file(yaml, "redis:\n  password: mb-yaml-redis-33\n", 0600);
+    for (const auto& d : {files, docker, creds, bin, dir / "conf.d"}) private_dir(d);
+    write_file(files + "/token", "mb-file-token-44");
+    write_file(files + "/default_token", "mb-default-88");
+    write_file(docker + "/registry", "mb-docker-reg-55");
+    write_file(creds + "/ldap", "mb-creds-ldap-66");
+    write_file(bin + "/backend", sts::test::read_file(STS_FAKE_BACKEND), 0700);
+    write_config(vault_mode);
+    write_file(app, "instances:\n"
+                    "  - password: ENC[json;db/password]\n"
+                    "    redis: ENC[yaml;redis/password]\n"
+                    "    token: ENC[files;token]\n"
+                    "    registry: ENC[docker;registry]\n"
+                    "    ldap: ENC[creds;ldap]\n"
+                    "    env: ENC[vars;MB_ENV_SECRET]\n"
+                    "    vault: ENC[vault;db/password]\n"
+                    "    plain: ENC[default_token]\n");
+  }
+
+  void write_config(const std::string& vault_mode, const std::string& extra = "") const {
+    write_file(config, "api_key: ENC[json;api/key]\n" + extra +
+                           "secret_backend_type: file\n"
+                           "secret_backend_config: {root: " + files + "}\n"
+                           "multi_secret_backends:\n"
+                           "  json: {type: file.json, config: {path: " + json + "}}\n"
+                           "  yaml: {type: file.yaml, config: {path: " + yaml + "}}\n"
+                           "  files: {type: file.text, config: {root: " + files + "}}\n"
+                           "  docker: {type: docker.secrets, config: {root: " + docker + "}}\n"
+                           "  creds: {type: systemd.credentials}\n"
+                           "  vars: {type: env, config: {allowed_keys: [MB_ENV_SECRET]}}\n"
+                           "  vault: {type: executable, config: {command: " + bin + "/backend, arguments: [" +
+                           vault_mode + "], timeout: 20}}\n",
+               0600);
+  }
+
+  // The environment every run gets: the env provider's variable and systemd's folder.
+  std::vector<std::string> env(std::vector<std::string> extra = {}) const {
+    extra.push_back("MB_ENV_SECRET=mb-env-val-77");
+    extra.push_back("CREDENTIALS_DIRECTORY=" + creds);
+    return extra;
+  }
+
+  CommandResult run(std::vector<std::string> args, std::vector<std::string> extra_env = {}) const {
+    return sts::test::cli(CliRun{std::move(args), env(std::move(extra_env)), {}, kValues});
+  }
+};
+
+}  // namespace
+
+TEST_CASE("named backends: resolve routes every handle to its backend, one batch each", "[named][resolve]") {
+  Multi m("echo-request");
+  // The executable backend records its request: it must hold only its own key, without "vault;".
+  m.write_config("\"echo-request\", " + m.dir / "vault-request.json");
+  auto r = m.run({"resolve", "--config", m.config, m.app, "--json"});
+  STS_REQUIRE_EXIT(r, 0);
+  const auto out = nlohmann::json::parse(r.out);
+  REQUIRE(out.contains("instances"));
+  const auto& app = out["instances"][0];
+  CHECK(app["password"] == "mb-json-pg-71");
+  CHECK(app["redis"] == "mb-yaml-redis-33");
+  CHECK(app["token"] == "mb-file-token-44");
+  CHECK(app["registry"] == "mb-docker-reg-55");
+  CHECK(app["ldap"] == "mb-creds-ldap-66");
+  CHECK(app["env"] == "mb-env-val-77");
+  CHECK(app["vault"] == "value-of-db/password");
+  CHECK(app["plain"] == "mb-default-88");
+  CHECK(sts::test::read_file(m.dir / "vault-request.json") == R"({"version":"1.0","secrets":["db/password"]})");
+  // Without FILEs the main config itself is the output.
+  r = m.run({"resolve", "--config", m.config, "--json"});
+  STS_REQUIRE_EXIT(r, 0);
+  CHECK(nlohmann::json::parse(r.out)["api_key"] == "mb-json-api-52");
+}
+
+TEST_CASE("named backends: handles shows which backend each handle goes to, and runs nothing", "[named][handles]") {
+  Multi m("exit-3-with-valid-json");   // would fail if it ran
+  auto r = m.run({"handles", "--config", m.config, m.app});
+  STS_REQUIRE_EXIT(r, 0);
+  const std::string a = m.app + ": instances[0].";
+  CHECK(r.out == "creds;ldap    (backend creds)\n    " + a + "ldap\n" +
+                     "default_token\n    " + a + "plain\n" +
+                     "docker;registry    (backend docker)\n    " + a + "registry\n" +
+                     "files;token    (backend files)\n    " + a + "token\n" +
+                     "json;api/key    (backend json)\n    " + m.config + ": api_key\n" +
+                     "json;db/password    (backend json)\n    " + a + "password\n" +
+                     "vars;MB_ENV_SECRET    (backend vars)\n    " + a + "env\n" +
+                     "vault;db/password    (backend vault)\n    " + a + "vault\n" +
+                     "yaml;redis/password    (backend yaml)\n    " + a + "redis\n");
+  r = m.run({"handles", "--config", m.config, m.app, "--json"});
+  STS_REQUIRE_EXIT(r, 0);
+  const auto j = nlohmann::json::parse(r.out);
+  std::map<std::string, std::string> backend_of;
+  for (const auto& h : j["handles"]) backend_of[h["handle"]] = h["backend"];
+  CHECK(backend_of.at("json;db/password") == "json");
+  CHECK(backend_of.at("vault;db/password") == "vault");
+  CHECK(backend_of.at("default_token") == "");
+}
+
+TEST_CASE("named backends: check reports every backend, and --fetch every handle of the config", "[named][check]") {
+  Multi m;
+  m.write_config("respond",
+                 "redis: ENC[yaml;redis/password]\ntoken: ENC[files;token]\nregistry: ENC[docker;registry]\n"
+                 "ldap: ENC[creds;ldap]\nenv: ENC[vars;MB_ENV_SECRET]\nvault: ENC[vault;db/password]\n"
+                 "plain: ENC[default_token]\n");
+  auto r = m.run({"check", "--config", m.config});
+  STS_REQUIRE_EXIT(r, 0);
+  for (const std::string line :
+       {"backend:  built-in file backend\n", "backend:  creds: built-in systemd.credentials backend\n",
+        "backend:  docker: built-in docker.secrets backend\n", "backend:  files: built-in file backend\n",
+        "backend:  json: built-in file.json backend\n", "backend:  vars: built-in env backend\n",
+        "backend:  vault: executable\n", "backend:  yaml: built-in file.yaml backend\n",
+        "  OK    document parses: JSON, a map at the top level, no duplicate keys\n",
+        "  OK    document parses: YAML, a map at the top level, no duplicate keys\n",
+        "  OK    allowed keys: MB_ENV_SECRET\n", "result:   OK\n"}) {
+    INFO("line " << line);
+    CHECK(r.out.find(line) != std::string::npos);
+  }
+  r = m.run({"check", "--config", m.config, "--fetch"});
+  STS_REQUIRE_EXIT(r, 0);
+  for (const std::string line :
+       {"  OK    creds;ldap (", "  OK    default_token (", "  OK    docker;registry (", "  OK    files;token (",
+        "  OK    json;api/key (", "  OK    vars;MB_ENV_SECRET (", "  OK    vault;db/password (",
+        "  OK    yaml;redis/password ("}) {
+    INFO("line " << line);
+    CHECK(r.out.find(line) != std::string::npos);
+  }
+  r = m.run({"check", "--config", m.config, "--fetch", "--json"});
+  STS_REQUIRE_EXIT(r, 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j["backends"].size() == 8);
+  CHECK(j["fetch"]["handles"].size() == 8);
+  for (const auto& h : j["fetch"]["handles"]) CHECK(h["status"] == "ok");
+}
+
+TEST_CASE("named backends: exec gives COMMAND values from every backend", "[named][exec]") {
+  Multi m;
+  auto r = m.run({"exec", "--config", m.config, "--", "/usr/bin/env"},
+                 {"A=ENC[json;db/password]", "B=ENC[yaml;redis/password]", "C=ENC[vault;db/password]",
+                  "D=ENC[vars;MB_ENV_SECRET]", "E=ENC[creds;ldap]"});
+  STS_REQUIRE_EXIT(r, 0);
+  for (const std::string line : {"A=mb-json-pg-71\n", "B=mb-yaml-redis-33\n", "C=val-db/password\n",
+                                 "D=mb-env-val-77\n", "E=mb-creds-ldap-66\n"}) {
+    INFO("line " << line);
+    CHECK(r.out.find(line) != std::string::npos);
+  }
+}
+
+TEST_CASE("named backends: an unknown backend name is exit 2 naming the file and key path, for every command",
+          "[named][errors]") {
+  Multi m;
+  const std::string bad = m.dir / "conf.d/bad.yaml";
+  write_file(bad, "db:\n  password: ENC[nosuch;db/password]\n");
+  const std::string why = "ENC[nosuch;...] names the backend \"nosuch\", which multi_secret_backends does not define (it "
+                          "defines creds, docker, files, json, vars, vault, yaml); fix the name or add the backend";
+  for (const std::string command : {"handles", "resolve"}) {
+    INFO("command " << command);
+    auto r = m.run({command, "--config", m.config, bad});
+    STS_CHECK_EXIT(r, 2);
+    CHECK(r.out.empty());
+    CHECK(error_lines(r.err) == std::vector<std::string>{"stsecrets: error: " + bad + ": db.password: " + why});
+  }
+  auto e = m.run({"exec", "--config", m.config, "--", "/bin/true"}, {"X=ENC[nosuch;db/password]"});
+  STS_CHECK_EXIT(e, 2);
+  CHECK(error_lines(e.err) == std::vector<std::string>{"stsecrets: error: environment: X: " + why});
+
+  m.write_config("respond", "broken: ENC[nosuch;db/password]\n");
+  auto c = m.run({"check", "--config", m.config, "--fetch"});
+  STS_CHECK_EXIT(c, 2);
+  CHECK(error_lines(c.err) == std::vector<std::string>{"stsecrets: error: " + m.config + ": broken: " + why});
+}
+
+TEST_CASE("named backends: a failing backend fails only its own handles; nothing is written", "[named][errors]") {
+  struct Case {
+    std::string what;
+    std::function<void(Multi&)> breaks;
+    int exit;
+    std::vector<std::string> handles;   // the handles that must fail, in order
+    std::string fragment;               // of every error line
+  };
+  const std::vector<Case> cases{
+      {"the JSON document is readable by others",
+       [](Multi& m) { REQUIRE(::chmod(m.json.c_str(), 0644) == 0); }, 3, {"json;api/key", "json;db/password"},
+       "backend \"json\": group and others have rights on secrets document "},
+      {"the JSON document is missing", [](Multi& m) { fs::remove(m.json); }, 2, {"json;api/key", "json;db/password"},
+       "does not exist: create it owner-only (install -m 600 /dev/null "},
+      {"the YAML document is owned by someone else",
+       [](Multi& m) { REQUIRE(::chown(m.yaml.c_str(), sts::test::kOtherUid, sts::test::kOtherGid) == 0); }, 3,
+       {"yaml;redis/password"}, "is owned by uid 54321, not by root, and its owner chooses the secrets: run chown root "},
+      {"the YAML value is a number",
+       [](Multi& m) { write_file(m.yaml, "redis:\n  password: 12345\n", 0600); }, 5, {"yaml;redis/password"},
+       "key \"redis/password\": the value is a number, not a string; secrets are strings: quote it in the document"},
+      {"the executable backend exits 3", [](Multi& m) { m.write_config("exit-3-with-valid-json"); }, 4,
+       {"vault;db/password"}, "/bin/backend exited with status 3"},
+      {"a docker secret is missing", [](Multi& m) { fs::remove(m.docker + "/registry"); }, 5, {"docker;registry"},
+       "backend \"docker\" (docker.secrets:"},
+  };
+  for (const auto& c : cases) {
+    INFO("case: " << c.what);
+    Multi m;
+    c.breaks(m);
+    auto r = m.run({"resolve", "--config", m.config, m.app, "--output-dir", m.dir / "out"});
+    STS_CHECK_EXIT(r, c.exit);
+    CHECK(r.out.empty());
+    CHECK_FALSE(fs::exists(m.dir / "out"));
+    const auto lines = error_lines(r.err);
+    REQUIRE(lines.size() == c.handles.size());
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      CHECK(lines[i].rfind("stsecrets: error: handle \"" + c.handles[i] + "\" (used at ", 0) == 0);
+      CHECK(lines[i].find(c.fragment) != std::string::npos);
+    }
+    // check --fetch: the other backends' handles are still OK.
+    m.write_config(c.what == "the executable backend exits 3" ? "exit-3-with-valid-json" : "respond",
+                   "password: ENC[json;db/password]\nredis: ENC[yaml;redis/password]\nvault: ENC[vault;db/password]\n"
+                   "registry: ENC[docker;registry]\nplain: ENC[default_token]\n");
+    auto f = m.run({"check", "--config", m.config, "--fetch", "--json"});
+    const auto j = nlohmann::json::parse(f.out);
+    if (j.contains("fetch")) {
+      for (const auto& h : j["fetch"]["handles"]) {
+        const std::string handle = h["handle"];
+        const bool should_fail = std::find(c.handles.begin(), c.handles.end(), handle) != c.handles.end();
+        INFO("handle " << handle);
+        CHECK((h["status"] == "fail") == should_fail);
+      }
+    } else {
+      // A backend that check itself rejects stops it before any fetch, with the same status.
+      CHECK(j["result"]["exit_code"] == c.exit);
+    }
+  }
+}
+
+TEST_CASE("named backends: two executable backends of one resolution run in parallel", "[named][parallel]") {
+  TempDir dir;
+  private_dir(dir / "bin");
+  const std::string marks = dir / "marks";
+  private_dir(marks);
+  // Each backend marks its start, waits (bounded: 20 s) for the other's start mark, marks that it
+  // saw it, then answers and marks its end. Run one after the other, the first could never see
+  // the second's start: both "saw" marks prove the runs overlapped. No clock is compared.
+  const std::string script = "#!/bin/sh\n"
+                             "dir=$1 me=$2 other=$3 key=$4\n"
+                             ": > \"$dir/$me.started\"\n"
+                             "i=0\n"
+                             "while [ ! -e \"$dir/$other.started\" ] && [ $i -lt 2000 ]; do sleep 0.01; i=$((i+1)); done\n"
+                             "[ -e \"$dir/$other.started\" ] && : > \"$dir/$me.saw-$other\"\n"
+                             "cat > /dev/null\n"
+                             "printf '{\"%s\":{\"value\":\"%s-answered\"}}' \"$key\" \"$me\"\n"
+                             ": > \"$dir/$me.ended\"\n";
+  write_file(dir / "bin/overlap.sh", script, 0700);
+  const std::string config = dir / "stackstate.yaml";
+  write_file(config,
+             "a: ENC[alpha;token]\nb: ENC[beta;token]\n"
+             "multi_secret_backends:\n"
+             "  alpha: {type: executable, config: {command: " + dir / "bin/overlap.sh" + ", arguments: [" + marks +
+                 ", alpha, beta, token], timeout: 60}}\n"
+             "  beta: {type: executable, config: {command: " + dir / "bin/overlap.sh" + ", arguments: [" + marks +
+                 ", beta, alpha, token], timeout: 60}}\n",
+             0600);
+  auto r = sts::test::cli(CliRun{{"resolve", "--config", config, "--json"}, {}, {}, {}});
+  STS_REQUIRE_EXIT(r, 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j["a"] == "alpha-answered");
+  CHECK(j["b"] == "beta-answered");
+  for (const std::string mark : {"alpha.started", "beta.started", "alpha.ended", "beta.ended"}) {
+    INFO("mark " << mark);
+    CHECK(fs::exists(marks + "/" + mark));
+  }
+  CHECK(fs::exists(marks + "/alpha.saw-beta"));
+  CHECK(fs::exists(marks + "/beta.saw-alpha"));
+}
