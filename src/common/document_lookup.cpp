@@ -36,9 +36,10 @@ Error missing(std::string_view label, std::string_view key, const Outcome& o) {
     const std::string where =
         o.reached == 0 ? std::string("the document has no key ") + next + " at the top level"
                        : shown_key(raw_prefix(key, o.reached)) + " has no key " + next;
-    // A document key that holds '/' itself is the usual reason for this one.
+    // The walk stopped before the last part: a document key that holds '/' itself is the usual
+    // reason, so say how to spell one.
     const std::string slash_hint =
-        key.find('/') != std::string_view::npos ? " (a '/' inside one key is written ~1: a~1b for \"a/b\")" : "";
+        o.reached + 1 < o.parts ? " (a '/' inside one key is written ~1: a~1b for \"a/b\")" : "";
     return make_error(Code::handle_missing, head + where + "; add it to the document or fix the handle" + slash_hint);
   }
   const std::string here = shown_key(raw_prefix(key, o.reached));
