@@ -477,3 +477,40 @@ TEST_CASE("docs/backends.md: every example runs as printed", "[named][docs]") {
     CHECK(names.count(provider) == 1);
   }
 }
+
+TEST_CASE("examples/multi resolves as examples/demo.sh runs it", "[named][examples]") {
+  TempDir dir;
+  // The example's paths live under /etc/stackstate-agent/multi: the copy stands for it.
+  const std::string multi = dir / "etc/stackstate-agent/multi";
+  fs::create_directories(multi);
+  fs::copy(std::string(STS_SOURCE_DIR) + "/examples/multi", multi, fs::copy_options::recursive);
+  for (const auto& entry : fs::recursive_directory_iterator(dir.path())) {
+    if (entry.is_directory()) {
+      fs::permissions(entry.path(), fs::perms::owner_all);
+    } else {
+      std::string text = sts::test::read_file(entry.path());
+      if (entry.path().extension() == ".yaml") text = rebase(text, dir.path());
+      write_file(entry.path(), text, 0600);
+    }
+  }
+  for (fs::path p = multi; p != fs::path(dir.path()); p = p.parent_path()) fs::permissions(p, fs::perms::owner_all);
+  fs::create_directories(multi + "/backends");
+  fs::permissions(multi + "/backends", fs::perms::owner_all);
+  write_file(multi + "/backends/stsecrets", sts::test::read_file(STS_CLI), 0700);
+
+  const std::string config = multi + "/stackstate.yaml";
+  auto r = sts::test::cli(CliRun{{"resolve", "--config", config, multi + "/conf.d/postgres.yaml", multi + "/conf.d/redisdb.yaml",
+                                  multi + "/conf.d/services.yaml", "--json"},
+                                 {"RABBITMQ_PASSWORD=mq-multi-Passw0rd"}, {}, {}});
+  STS_REQUIRE_EXIT(r, 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j[multi + "/conf.d/postgres.yaml"]["instances"][0]["password"] == "pg-multi-Passw0rd");
+  CHECK(j[multi + "/conf.d/redisdb.yaml"]["instances"][0]["password"] == "redis-multi-Passw0rd");
+  CHECK(j[multi + "/conf.d/redisdb.yaml"]["instances"][0]["port"] == "6379");
+  const auto& services = j[multi + "/conf.d/services.yaml"]["instances"];
+  CHECK(services[0]["password"] == "mysql-multi-Passw0rd");
+  CHECK(services[1]["password"] == "mq-multi-Passw0rd");
+  CHECK(services[2]["headers"]["Authorization"] == "Bearer multi-demo-token-7c1e");
+  auto c = sts::test::cli(CliRun{{"check", "--config", config, "--fetch"}, {}, {}, {}});
+  STS_CHECK_EXIT(c, 0);
+}
