@@ -43,8 +43,10 @@ class FolderSource final : public Source {
         result.values.emplace(key, std::move(v).value());
         continue;
       }
+      // The default backend keeps read_file_secret's message as it is (it names the file);
+      // a named one says which backend spoke.
       Error e = std::move(v).error();
-      e.message = provider_label(backend_) + ": " + e.message;
+      e.message = provider_prefix(backend_) + e.message;
       result.failures.emplace(key, std::move(e));
     }
     facts.exit_code = 0;
@@ -71,7 +73,7 @@ ExecutableReport check_folder_provider(const Backend& backend) {
     report.error = make_error(Code::config_invalid, provider_label(backend) + ": " + problem);
     return report;
   }
-  report.rules.push_back(CheckRule{"root folder", true, "absolute path", ""});
+  report.rules.push_back(CheckRule{"root folder", true, "absolute", ""});
   platform::inspect_secret_folder(backend.provider.root, report);
   if (report.error) report.error->message = provider_prefix(backend) + report.error->message;
   return report;

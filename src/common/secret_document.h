@@ -31,8 +31,8 @@
 // the ancestor rule of SPEC 5: whoever can add a file there chooses a secret). Windows: the
 // folder rules of SPEC 5 (acl_rules.h).
 //
-// Errors: Code::config_unreadable (missing, unreadable, not a regular file, too large: fix the
-// path or the file), Code::config_insecure (owner, mode or ACL: the message carries the
+// Document errors: Code::config_unreadable (missing, unreadable, not a regular file, too large:
+// fix the path or the file), Code::config_insecure (owner, mode or ACL: the message carries the
 // chown/chmod or icacls fix). Messages name the path (quoted), never the bytes.
 //
 // Thread-safety: safe from any thread.
@@ -62,8 +62,8 @@ Result<SecureBuffer> read_secret_document(const std::string& path, std::size_t m
 
 // Adds the root folder's rules ("root folder exists", "root folder owner", "root folder
 // permissions") and facts (owner, group, mode / ACL) to `report`, and sets report.error to the
-// first failure (Code::config_unreadable when it is missing or not a folder,
-// Code::config_insecure for owner and mode).
+// first failure (Code::config_invalid when it is missing or not a folder: the setting points at
+// nothing usable; Code::config_insecure for owner and mode).
 void inspect_secret_folder(const std::string& path, ExecutableReport& report);
 
 }  // namespace sts::platform

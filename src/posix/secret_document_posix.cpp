@@ -170,7 +170,7 @@ void inspect_secret_folder(const std::string& path, ExecutableReport& report) {
   if (::stat(path.c_str(), &st) != 0) {
     const int err = errno;
     const std::string fix = "mkdir -m 700 " + shown;
-    add("root folder exists", false, errno_text(err), fix, Code::config_unreadable,
+    add("root folder exists", false, errno_text(err), fix, Code::config_invalid,
         err == ENOENT ? "root folder " + shown + " does not exist: create it (" + fix + ") or fix root"
                       : "cannot inspect root folder " + shown + ": " + errno_text(err));
     return;
@@ -179,7 +179,7 @@ void inspect_secret_folder(const std::string& path, ExecutableReport& report) {
   report.group = posix::group_text(st.st_gid);
   report.mode = mode_text(st.st_mode);
   if (!S_ISDIR(st.st_mode)) {
-    add("root folder exists", false, kind_text(st.st_mode), "point root at a folder", Code::config_unreadable,
+    add("root folder exists", false, kind_text(st.st_mode), "point root at a folder", Code::config_invalid,
         "root folder " + shown + " is " + kind_text(st.st_mode) +
             ", not a folder: point root at the folder holding one file per handle");
     return;

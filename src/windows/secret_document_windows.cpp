@@ -164,12 +164,12 @@ void inspect_secret_folder(const std::string& path, ExecutableReport& report) {
   const DWORD attributes = ::GetFileAttributesW(win::to_wide(path).c_str());
   if (attributes == INVALID_FILE_ATTRIBUTES) {
     const DWORD err = ::GetLastError();
-    add("root folder exists", false, win::system_message(err), "create the folder", Code::config_unreadable,
+    add("root folder exists", false, win::system_message(err), "create the folder", Code::config_invalid,
         "root folder " + shown + " cannot be used: " + win::system_message(err) + "; create it or fix root");
     return;
   }
   if ((attributes & FILE_ATTRIBUTE_DIRECTORY) == 0) {
-    add("root folder exists", false, "not a folder", "point root at a folder", Code::config_unreadable,
+    add("root folder exists", false, "not a folder", "point root at a folder", Code::config_invalid,
         "root folder " + shown + " is not a folder: point root at the folder holding one file per handle");
     return;
   }

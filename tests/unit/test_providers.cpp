@@ -573,7 +573,7 @@ TEST_CASE("check: each provider's rules, with the fix for every failure") {
 
   const auto* gone = by_name.at("gone");
   REQUIRE_FALSE(gone->ok());
-  CHECK(gone->error->code == Code::config_unreadable);
+  CHECK(gone->error->code == Code::config_invalid);
   CHECK_THAT(gone->error->message, Catch::Contains("does not exist: create it (mkdir -m 700 " + dir / "gone" + ")"));
 
   const auto* creds = by_name.at("creds");

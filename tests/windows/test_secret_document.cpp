@@ -62,5 +62,5 @@ TEST_CASE("secret folder: a folder others may write is reported", "[documents]")
   ExecutableReport gone;
   platform::inspect_secret_folder(tmp / "gone", gone);
   REQUIRE_FALSE(gone.ok());
-  CHECK(gone.error->code == Code::config_unreadable);
+  CHECK(gone.error->code == Code::config_invalid);
 }
