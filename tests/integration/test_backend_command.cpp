@@ -223,7 +223,7 @@ TEST_CASE("stsecrets backend: a 1.1 request (Datadog Agent 7) with its extra fie
   CHECK(f.value_is("token", "bc-file-tok-37"));
 }
 
-TEST_CASE("stsecrets backend: per-handle failures are error strings, never values; the others resolve",
+TEST_CASE("stsecrets backend: per-handle failures are error strings, never values, and the others resolve",
           "[backend-command]") {
   Install in;
   const std::vector<std::string> handles{"json;db/port", "json;db/pasword", "vars;HOME", "nosuch;key", "missing_file",

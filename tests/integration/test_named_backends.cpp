@@ -219,7 +219,7 @@ TEST_CASE("named backends: an unknown backend name is exit 2 naming the file and
   CHECK(error_lines(c.err) == std::vector<std::string>{"stsecrets: error: " + m.config + ": broken: " + why});
 }
 
-TEST_CASE("named backends: a failing backend fails only its own handles; nothing is written", "[named][errors]") {
+TEST_CASE("named backends: a failing backend fails only its own handles, and nothing is written", "[named][errors]") {
   struct Case {
     std::string what;
     std::function<void(Multi&)> breaks;
@@ -242,7 +242,7 @@ TEST_CASE("named backends: a failing backend fails only its own handles; nothing
       {"the executable backend exits 3", [](Multi& m) { m.write_config("exit-3-with-valid-json"); }, 4,
        {"vault;db/password"}, "/bin/backend exited with status 3"},
       {"a docker secret is missing", [](Multi& m) { fs::remove(m.docker + "/registry"); }, 5, {"docker;registry"},
-       "backend \"docker\" (docker.secrets:"},
+       "backend \"docker\": secret \"registry\": no file "},
   };
   for (const auto& c : cases) {
     INFO("case: " << c.what);

@@ -182,7 +182,7 @@ TEST_CASE("lookup_json: a broken document fails every key, with an offset and ne
   }
 }
 
-TEST_CASE("lookup_yaml: string leaves; plain numbers, booleans, nulls and tags are not strings") {
+TEST_CASE("lookup_yaml: string leaves, and plain numbers, booleans, nulls and tags are not strings") {
   const std::string yaml = R"(db:
   password: pg-yaml-Lm40aa
   port: 5432
@@ -277,7 +277,7 @@ TEST_CASE("lookup_yaml: a broken document fails every key without its text") {
 
 // ---- the document on disk ------------------------------------------------------------------
 
-TEST_CASE("secret document: owner-only files are read; the rules are reported for check") {
+TEST_CASE("secret document: owner-only files are read, and the rules are reported for check") {
   TempDir dir;
   write_file(dir / "s.json", kJson, 0600);
   sts::ExecutableReport report;
@@ -353,7 +353,7 @@ TEST_CASE("secret document: each refusal has its code and fix, and blocks on not
   }
 }
 
-TEST_CASE("secret document: an unprivileged effective user may own it; root may too; nobody else") {
+TEST_CASE("secret document: an unprivileged effective user may own it, root may too, nobody else") {
   TempDir dir;
   REQUIRE(::chmod(dir.path().c_str(), 0711) == 0);
   write_file(dir / "mine.json", R"({"k": "api-json-Wq28xc"})", 0600);
