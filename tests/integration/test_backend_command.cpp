@@ -186,7 +186,8 @@ struct Install {
                0600);
   }
 
-  std::vector<std::string> args() const { return {"backend", "--config", config}; }
+  // Trace logs on: every stderr is checked for values (agent_fetch, cli).
+  std::vector<std::string> args() const { return {"backend", "--config", config, "--log-level", "trace"}; }
 
   CommandResult raw(const std::string& request) const {
     return sts::test::cli(CliRun{args(), {}, request, kValues});
@@ -325,7 +326,7 @@ TEST_CASE("stsecrets backend: the chain resolve -> stsecrets backend -> file.jso
   write_file(outer,
              "api_key: ENC[json;api/key]\n"
              "secret_backend_command: " + in.command + "\n"
-             "secret_backend_arguments: [backend, --config, " + in.config + "]\n"
+             "secret_backend_arguments: [backend, --config, " + in.config + ", --log-level, trace]\n"
              "secret_backend_environment: [BC_ENV_SECRET]\n",
              0600);
   const std::string app = in.dir / "app.yaml";
