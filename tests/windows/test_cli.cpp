@@ -547,6 +547,30 @@ TEST_CASE("the default config: %STS_CONFIG% (any case), else %ProgramData%\\Stac
   CHECK_THAT(missing.err, Catch::Contains("cannot read " + (s.dir / "nowhere\\StackState\\stackstate.yaml")));
 }
 
+TEST_CASE("the shipped examples on Windows: the override replaces the POSIX root, handles and resolve work",
+          "[cli][examples]") {
+  const std::string examples = windows_path(STS_EXAMPLES_DIR);
+  // The file backend's root in examples/stackstate.yaml is a POSIX path: on Windows it is not
+  // absolute, so the override (here in lower case, as Windows allows) must replace it unread.
+  const Environment env{{"sts_config", examples + "\\stackstate.yaml"},
+                        {"sts_secret_backend_config", "{root: '" + examples + "\\secrets'}"}};
+  const std::string postgres = examples + "\\conf.d\\postgres.yaml";
+  const CliRun handles = run_cli({"handles", postgres}, env);
+  INFO("stderr: " << handles.err);
+  CHECK(handles.exit_code == 0);
+  CHECK_THAT(handles.out, Catch::Contains("postgres_password\n    " + postgres + ": instances[0].password\n"));
+  std::string value = read_all(examples + "\\secrets\\postgres_password");
+  while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
+  REQUIRE_FALSE(value.empty());
+  const CliRun resolved = run_cli({"resolve", postgres}, env);
+  INFO("stderr: " << resolved.err);
+  CHECK(resolved.exit_code == 0);
+  CHECK(resolved.out.find("password: \"" + value + "\"\n") != std::string::npos);   // no value in a message
+  const CliRun without = run_cli({"resolve", postgres}, {{"sts_config", examples + "\\stackstate.yaml"}});
+  CHECK(without.exit_code == 2);
+  CHECK_THAT(without.err, Catch::Contains("want an absolute path, e.g. C:\\ProgramData\\StackState\\secrets"));
+}
+
 TEST_CASE("logs go to stderr, one line each, ending in \\n", "[cli][log]") {
   Setup s;
   s.write_config("[echo-request]");
