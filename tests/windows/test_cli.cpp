@@ -151,6 +151,7 @@ struct Setup {
   Setup() {
     REQUIRE(set_sddl(dir.path(), "D:P(A;OICI;FA;;;{U})(A;OICI;FA;;;SY)"));
     make_dir(backend_dir);
+    REQUIRE(set_sddl(backend_dir, "D:P(A;OICI;FA;;;{U})(A;OICI;FA;;;SY)"));   // not left to the umask
     copy_fake_backend(exe);
     REQUIRE(set_sddl(exe, "D:P(A;;FA;;;{U})"));
   }
