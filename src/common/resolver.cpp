@@ -268,9 +268,8 @@ void Resolver::Impl::pause_before_retry(int failures, const Error& why) {
 }
 
 // Makes every handle of `uses` available with at most one fetch per attempt; while the Resolver
-// has not yet started, repeats the runs that failed (startup retry). A whole-run error of the
-// first attempt is the result's error; one of a retry (a subset of the handles) is those
-// handles' failure.
+// has not yet started, repeats the runs that failed (startup retry). A whole-run error of a run
+// for every handle is the result's error; one of a retry of some of them is their failure.
 Result<ResolveReport> Resolver::Impl::lookup(const std::vector<HandleUse>& uses, std::vector<std::string>& changed) {
   ResolveReport report;
   std::vector<std::string> pending = unique_handles(uses);
@@ -294,7 +293,7 @@ Result<ResolveReport> Resolver::Impl::lookup(const std::vector<HandleUse>& uses,
     const bool again = !retry.empty() && attempt < options.startup_retry.attempts && !has_started();
     if (!again) {
       if (!got) {
-        if (attempt == 1) return std::move(got).error();
+        if (pending.size() == report.handles) return std::move(got).error();
         for (const auto& h : pending) failed.insert_or_assign(h, got.error());
       }
       break;
