@@ -64,7 +64,7 @@ class BackendFetcher final : public Fetcher {
       rec.outcome = code_name(result.error().code);
     }
     if (!audit_file_.empty()) {
-      auto st = append_audit(audit_file_, rec);
+      auto st = append_audit(audit_file_, rec, audit_max_);
       if (!st) return st.error();   // fail closed
     }
     return result;

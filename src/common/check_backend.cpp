@@ -5,6 +5,9 @@
 
 #include "common/backend_source.h"
 #include "common/executable_check.h"
+#include "common/process.h"
+
+#include <algorithm>
 
 namespace sts {
 namespace {
@@ -12,6 +15,7 @@ namespace {
 ExecutableReport check_executable_backend(const Backend& backend) {
   ExecutableReport report;
   CheckOptions options{backend.exec.command, backend.exec.allow_group_exec, backend.exec.sha256};
+  options.child_path = backend_search_path(backend.exec.environment, nullptr);
   auto checked = platform::check_executable(options, &report);
   // The report carries the outcome; the verified descriptor closes here, unused.
   if (!checked && !report.error) report.error = checked.error();
@@ -23,6 +27,8 @@ ExecutableReport check_executable_backend(const Backend& backend) {
 CheckReport check_config(const Config& config) {
   CheckReport out;
   out.config_file = config.file;
+  const Containment c = platform::containment();
+  out.containment = {c.name, c.what_it_guarantees, c.why_not_stronger};
   if (!config.has_backend()) {
     const std::string where = config.source.empty() ? std::string("the main config") : config.source;
     out.error = make_error(Code::config_no_backend,
@@ -30,7 +36,16 @@ CheckReport check_config(const Config& config) {
                                ": set secret_backend_command (or secret_backend_type, or multi_secret_backends)");
     return out;
   }
-  for (const Backend* b : config.backends()) {
+  const auto backends = config.backends();
+  const bool runs_something = std::any_of(backends.begin(), backends.end(),
+                                          [](const Backend* b) { return b->type == BackendType::executable; });
+  if (!config.file.empty() && runs_something) {
+    // SPEC 2: a config that names what runs is checked like the executable (as before every
+    // run, executable_source.cpp); its rules come first.
+    Status st = platform::check_config_file(config.file, &out.config_rules);
+    if (!st) out.error = std::move(st).error();
+  }
+  for (const Backend* b : backends) {
     ExecutableReport r = b->type == BackendType::executable ? check_executable_backend(*b) : check_provider(*b);
     r.backend = b->name;
     r.type = std::string(backend_type_name(b->type));

@@ -543,3 +543,14 @@ TEST_CASE("route_handle: ENC[name;key] with named backends, the default otherwis
   REQUIRE_FALSE(closed);
   CHECK(closed.error().code == Code::config_no_backend);
 }
+
+TEST_CASE("config: an overridden setting is not read from the file (the override replaces it)") {
+  // The file's value would be refused here (relative root), the environment's is used.
+  auto r = load("secret_backend_type: file\nsecret_backend_config: {root: relative/dir}\nsecret_backend_timeout: abc\n",
+                {{"STS_SECRET_BACKEND_CONFIG", "{root: /srv/secrets}"}, {"STS_SECRET_BACKEND_TIMEOUT", "5"}});
+  REQUIRE(r);
+  CHECK(root_of(r) == "/srv/secrets");
+  // Not overridden: still refused.
+  expect_error(load("secret_backend_timeout: abc\n", {{"STS_SECRET_BACKEND_TIMEOUT", ""}}), Code::config_invalid,
+               "secret_backend_timeout: got \"abc\"");
+}
