@@ -159,9 +159,11 @@ struct ResolverOptions {
   std::chrono::milliseconds refresh_retry_base{1000};  // bound of the first pause after a failed refresh
   bool refresh_thread = true;                        // with secret_refresh_interval > 0, refresh on a thread of
                                                      // the Resolver's own; false: the host calls refresh_if_due()
-  std::shared_ptr<Clock> clock;                      // nullptr: the system clocks (clock.h)
-  std::function<double()> random;                    // uniform in [0, 1), for scatter and jitter; nullptr: a
-                                                     // PRNG seeded from std::random_device
+  std::shared_ptr<Clock> clock;                      // nullptr: the system clocks (clock.h); the refresh thread
+                                                     // waits in real time, so a ManualClock goes with
+                                                     // refresh_thread = false
+  std::function<double()> random;                    // uniform in [0, 1), for scatter and jitter, called one call
+                                                     // at a time; nullptr: a PRNG seeded from std::random_device
 };
 
 // Called with a handle whose value changed and every use of it the Resolver has seen (resolve,

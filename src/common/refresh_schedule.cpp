@@ -28,8 +28,7 @@ std::chrono::milliseconds full_jitter_backoff(int failures, std::chrono::millise
   return scaled(bound, u);
 }
 
-RefreshSchedule::RefreshSchedule(Settings settings, TimePoint start, const Random& random)
-    : settings_(settings), last_run_(start) {
+RefreshSchedule::RefreshSchedule(Settings settings, TimePoint start, const Random& random) : settings_(settings) {
   next_ = start + (settings_.scatter ? scaled(settings_.interval, random()) : settings_.interval);
 }
 
@@ -39,7 +38,7 @@ std::chrono::milliseconds RefreshSchedule::min_gap() const noexcept {
 
 RefreshSchedule::TimePoint RefreshSchedule::due(std::optional<TimePoint> renewal) const noexcept {
   if (failures_ > 0 || !renewal) return next_;
-  return std::min(next_, std::max(*renewal, last_run_ + min_gap()));
+  return std::min(next_, last_run_ ? std::max(*renewal, *last_run_ + min_gap()) : *renewal);
 }
 
 void RefreshSchedule::ran(TimePoint now, bool ok, const Random& random) {

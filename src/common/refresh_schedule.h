@@ -23,9 +23,9 @@
 // - Values nearing their expiration: the Resolver passes the earliest *renewal point* of the
 //   cached values (see SecretCache::earliest_renewal: four fifths of the way from a value's fetch
 //   to its expiration). When it lies before the interval's due time, it is the due time, but
-//   never earlier than min_gap() after the last refresh (so a backend that keeps returning an
-//   expiration close to now cannot drive refreshes in a tight loop). While failures are being
-//   retried, the backoff alone decides: the next run renews every value anyway.
+//   never earlier than min_gap() after the last refresh, if one ran (so a backend that keeps
+//   returning an expiration close to now cannot drive refreshes in a tight loop). While failures
+//   are being retried, the backoff alone decides: the next run renews every value anyway.
 // - A due refresh that finds nothing cached is skipped: the next is due an interval later.
 //
 // Thread-safety: none; the Resolver guards its schedule with a mutex.
@@ -69,8 +69,8 @@ class RefreshSchedule {
 
  private:
   Settings settings_;
-  TimePoint next_;        // due by the interval or by the backoff
-  TimePoint last_run_;    // the last refresh, or the start
+  TimePoint next_;                      // due by the interval or by the backoff
+  std::optional<TimePoint> last_run_;   // the last refresh, if any
   int failures_ = 0;      // failed refreshes in a row
 };
 

@@ -162,8 +162,11 @@ TEST_CASE("schedule: a renewal point brings the refresh forward, not before the 
   CHECK(schedule.min_gap() == seconds(2));
   CHECK(schedule.due(s + minutes(8)) == s + minutes(8));
   CHECK(schedule.due(s + hours(2)) == s + hours(1));               // later than the interval: the interval
+  CHECK(schedule.due(s + milliseconds(80)) == s + milliseconds(80));   // before any run: no gap
+  schedule.ran(s, true, u);
   CHECK(schedule.due(s + seconds(1)) == s + seconds(2));           // not within min_gap of the last run
   CHECK(schedule.due(s - hours(1)) == s + seconds(2));             // long past: as soon as the gap allows
+  CHECK(schedule.due(s + minutes(8)) == s + minutes(8));
   schedule.ran(s + minutes(8), false, u);
   CHECK(schedule.due(s + minutes(8)) == s + minutes(8) + milliseconds(1000));   // backoff decides
   CHECK(schedule.due(s + minutes(8) + milliseconds(10)) == s + minutes(8) + milliseconds(1000));
