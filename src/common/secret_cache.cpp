@@ -121,6 +121,49 @@ void SecretCache::drop_if_expired(std::string_view handle, TimePoint now) {
   if (cur != values_.end() && !fresh(cur->second, now)) values_.erase(cur);
 }
 
+// Step 2 of get_or_fetch: registers a flight for `mine`, fetches them with the lock released,
+// stores what came back and completes the flight. The lock is held on entry and on return.
+std::optional<Error> SecretCache::fetch_and_store(std::unique_lock<std::mutex>& lock, const std::vector<std::string>& mine,
+                                                  Fetcher& fetcher, CacheLookup& out) {
+  auto flight = std::make_shared<Flight>();
+  for (const auto& h : mine) in_flight_.emplace(h, flight);
+  lock.unlock();
+  log::debug("secret cache: fetching " + std::to_string(mine.size()) + " handle(s) in one backend run");
+  Result<FetchResult> got = fetch_guarded(fetcher, mine);
+  lock.lock();
+  for (const auto& h : mine) {
+    auto f = in_flight_.find(h);
+    if (f != in_flight_.end() && f->second == flight) in_flight_.erase(f);
+  }
+  ++out.backend_runs;
+  const TimePoint arrived = clock_->now();
+  std::optional<Error> run_error;
+  if (!got) {
+    flight->run_error = got.error();
+    for (const auto& h : mine) drop_if_expired(h, arrived);
+    run_error = std::move(got).error();
+  } else {
+    for (const auto& h : mine) {
+      std::optional<Error> e;
+      if (auto v = got->values.find(h); v != got->values.end()) {
+        if (store(h, std::move(v->second), expiration_of(*got, h), arrived, out.changed)) continue;
+        e = expired_on_arrival(h);
+      } else if (auto fe = got->failures.find(h); fe != got->failures.end()) {
+        e = fe->second;
+      } else {
+        e = missing_from_run(h);
+      }
+      drop_if_expired(h, arrived);
+      flight->failures.emplace(h, *e);
+      out.failures.emplace(h, std::move(*e));
+    }
+    // Values the caller did not ask for die with `got` (SecureBuffer zeroes them).
+  }
+  flight->done = true;
+  cv_.notify_all();
+  return run_error;
+}
+
 Result<CacheLookup> SecretCache::get_or_fetch(const std::vector<std::string>& handles, Fetcher& fetcher,
                                               std::size_t* hits) {
   CacheLookup out;
@@ -147,44 +190,9 @@ Result<CacheLookup> SecretCache::get_or_fetch(const std::vector<std::string>& ha
 
     // 2. Fetch this thread's misses in one run, without the lock.
     if (!mine.empty()) {
-      auto flight = std::make_shared<Flight>();
-      for (const auto& h : mine) in_flight_.emplace(h, flight);
-      lock.unlock();
-      log::debug("secret cache: fetching " + std::to_string(mine.size()) + " handle(s) in one backend run");
-      Result<FetchResult> got = fetch_guarded(fetcher, mine);
-      lock.lock();
-      for (const auto& h : mine) {
-        auto f = in_flight_.find(h);
-        if (f != in_flight_.end() && f->second == flight) in_flight_.erase(f);
-      }
-      ++out.backend_runs;
-      const TimePoint arrived = clock_->now();
-      if (!got) {
-        flight->run_error = got.error();
-        for (const auto& h : mine) drop_if_expired(h, arrived);
-      } else {
-        for (const auto& h : mine) {
-          std::optional<Error> e;
-          if (auto v = got->values.find(h); v != got->values.end()) {
-            if (store(h, std::move(v->second), expiration_of(*got, h), arrived, out.changed)) continue;
-            e = expired_on_arrival(h);
-          } else if (auto fe = got->failures.find(h); fe != got->failures.end()) {
-            e = fe->second;
-          } else {
-            e = missing_from_run(h);
-          }
-          drop_if_expired(h, arrived);
-          flight->failures.emplace(h, *e);
-          out.failures.emplace(h, std::move(*e));
-        }
-        // Values the caller did not ask for die with `got` (SecureBuffer zeroes them).
-      }
-      flight->done = true;
-      cv_.notify_all();
-      if (!got) {
-        Error e = std::move(got).error();
+      if (std::optional<Error> run_error = fetch_and_store(lock, mine, fetcher, out)) {
         lock.unlock();
-        return e;
+        return std::move(*run_error);
       }
     }
 

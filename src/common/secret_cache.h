@@ -146,6 +146,9 @@ class SecretCache final : public ValueLookup {
              std::vector<std::string>& changed);
   // Drops the held value of handle if it has expired (the lock held).
   void drop_if_expired(std::string_view handle, TimePoint now);
+  // get_or_fetch's own fetch; returns the whole-run error, if any.
+  std::optional<Error> fetch_and_store(std::unique_lock<std::mutex>& lock, const std::vector<std::string>& mine,
+                                       Fetcher& fetcher, CacheLookup& out);
   void unpin(const SecureBuffer* value) const;
 
   std::shared_ptr<const Clock> clock_;
