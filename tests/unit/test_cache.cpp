@@ -441,7 +441,7 @@ bool fresh_equals(const sts::ValueLookup& values, std::string_view handle, std::
 
 }  // namespace
 
-TEST_CASE("cache expiry: a value is served until its expiration; at that very instant it has expired") {
+TEST_CASE("cache expiry: a value is served until its expiration, and at that very instant it has expired") {
   auto clock = std::make_shared<sts::ManualClock>();
   ExpiringFetcher f(clock);
   f.set("db", "value-db", seconds(10), true);

@@ -347,7 +347,7 @@ bool resolved(const YAML::Node& node) {
 
 }  // namespace
 
-TEST_CASE("expiry: with_values never hands out an expired value; the first use at the expiration fetches again") {
+TEST_CASE("expiry: with_values never hands out an expired value, the first use at the expiration fetches again") {
   auto clock = std::make_shared<sts::ManualClock>();
   auto fetcher = std::make_unique<FakeFetcher>();
   FakeFetcher* f = fetcher.get();
@@ -566,7 +566,7 @@ TEST_CASE("notifications: dropping a Subscription waits for its callback running
   CHECK(reset_returned.load());
 }
 
-TEST_CASE("notifications: a Subscription may outlive its Resolver; a throwing callback is ignored") {
+TEST_CASE("notifications: a Subscription may outlive its Resolver, and a throwing callback is ignored") {
   sts::Subscription survivor;
   int after_throw = 0;
   {
