@@ -102,7 +102,7 @@ class BackendFetcher final : public Fetcher {
 
   const Backend& backend_;
   std::string audit_file_;
-  [[maybe_unused]] std::uint64_t audit_max_;   // for rotation (append_audit does not take it yet)
+  std::uint64_t audit_max_;   // secret_audit_file_max_size: append_audit rotates past it
   std::unique_ptr<Source> source_;
 };
 
