@@ -80,6 +80,8 @@ constexpr std::pair<std::string_view, Kind> kExecutableEntryKeys[] = {
 // ---- messages ----------------------------------------------------------------------------
 
 std::string shown(std::string_view s) { return quote_text(s, kMaxShownValue); }
+// The config file's path at the head of a message (Windows: single backslashes).
+std::string shown_source(std::string_view path) { return platform::shown_path(path, kMaxShownValue); }
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
@@ -748,7 +750,7 @@ Result<Route> route_handle(const Config& config, std::string_view handle) {
     }
   }
   if (!config.default_backend) {
-    std::string where = config.source.empty() ? std::string("the main config") : shown(config.source);
+    std::string where = config.source.empty() ? std::string("the main config") : shown_source(config.source);
     return make_error(Code::config_no_backend,
                       "ENC[] handles are used but no secret backend is configured: set secret_backend_command "
                       "(or secret_backend_type" + std::string(config.named.empty() ? "" : ", or name a backend as ENC[name;key]") +
@@ -760,7 +762,7 @@ Result<Route> route_handle(const Config& config, std::string_view handle) {
 Result<Config> load_config(const YAML::Node& root, const Environment& env, std::string_view source) {
   Collected c;
   c.config.source = std::string(source);
-  const std::string where_all = source.empty() ? std::string("config") : shown(source);
+  const std::string where_all = source.empty() ? std::string("config") : shown_source(source);
 
   if (root.IsDefined() && !root.IsNull()) {
     if (!root.IsMap()) {
@@ -772,7 +774,7 @@ Result<Config> load_config(const YAML::Node& root, const Environment& env, std::
       if (!kv.first.IsScalar()) continue;
       const std::string& key = kv.first.Scalar();
       if (!is_setting_key(key)) continue;
-      const Where where{(source.empty() ? std::string() : shown(source) + ": ") + shown(key)};
+      const Where where{(source.empty() ? std::string() : shown_source(source) + ": ") + shown(key)};
       const Setting* setting = find_setting(key);
       if (setting == nullptr) {
         return invalid(where, "unknown setting; " + unknown_key_hint(key, top_level_keys(), "settings"));

@@ -24,6 +24,7 @@
 #include "common/text.h"
 #include "stsecrets/config.h"
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -51,6 +52,11 @@ std::string_view example_path(ExamplePath which) noexcept;
 // The root of a docker.secrets backend without one: where Docker mounts secrets in a container
 // (/run/secrets; C:\ProgramData\Docker\secrets in a Windows container).
 std::string_view docker_secrets_root() noexcept;
+
+// A file path in a message, escaped like quote_text (controls, invalid UTF-8) and capped at
+// `cap` bytes; on Windows its backslashes stay single: they are the separators, and a Windows
+// file name holds neither a quote nor a control character that an escape could be confused with.
+std::string shown_path(std::string_view path, std::size_t cap);
 
 // Whether environment variable names ignore case (Windows) or are exact (POSIX).
 bool env_names_ignore_case() noexcept;

@@ -25,6 +25,8 @@ std::string_view example_path(ExamplePath which) noexcept {
 
 std::string_view docker_secrets_root() noexcept { return "/run/secrets"; }
 
+std::string shown_path(std::string_view path, std::size_t cap) { return quote_text(path, cap); }
+
 bool env_names_ignore_case() noexcept { return false; }
 
 }  // namespace sts::platform

@@ -65,6 +65,18 @@ std::string_view example_path(ExamplePath which) noexcept {
 
 std::string_view docker_secrets_root() noexcept { return "C:\\ProgramData\\Docker\\secrets"; }
 
+std::string shown_path(std::string_view path, std::size_t cap) {
+  // quote_text's escapes, then each "\\" it made of a separator back to one backslash.
+  const std::string quoted = quote_text(path, cap);
+  std::string out;
+  out.reserve(quoted.size());
+  for (std::size_t i = 0; i < quoted.size(); ++i) {
+    out += quoted[i];
+    if (quoted[i] == '\\' && i + 1 < quoted.size() && quoted[i + 1] == '\\') ++i;
+  }
+  return out;
+}
+
 bool env_names_ignore_case() noexcept { return true; }
 
 }  // namespace sts::platform

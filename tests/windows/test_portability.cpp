@@ -89,6 +89,15 @@ TEST_CASE("configuration messages give Windows example paths", "[portability][me
   CHECK(docker->default_backend->provider.root == "C:\\ProgramData\\Docker\\secrets");
 }
 
+TEST_CASE("configuration messages name the config file with single backslashes", "[portability][messages]") {
+  auto root = parse_yaml("secret_backend_timeout: soon", "x");
+  REQUIRE(root);
+  auto cfg = load_config(*root, {}, "C:\\ProgramData\\StackState\\stäckstate.yaml");
+  REQUIRE_FALSE(cfg);
+  CHECK_THAT(cfg.error().message,
+             Catch::StartsWith("C:\\ProgramData\\StackState\\stäckstate.yaml: secret_backend_timeout: got \"soon\""));
+}
+
 TEST_CASE("environment names ignore case: sts_secret_* is a setting, sts_x a handle", "[portability][env]") {
   SECTION("a setting in lower case overrides the file like STS_ does") {
     auto cfg = config_from("secret_backend_command: C:\\old\\backend.exe\nsecret_backend_timeout: not-a-number",
