@@ -19,7 +19,12 @@ set(STS_WINDOWS_COMMON_FILES
   log.cpp              # redacting spdlog sink
   redaction.cpp        # known-value scrubber
   secret_cache.cpp     # single-flight zeroizing cache
-  protocol.cpp         # request encoder, strict response validator
+  json_lexer.cpp       # the strict non-recursive JSON reader of both protocol validators
+  request_encode.cpp   # protocol request encoder
+  request_parse.cpp    # protocol request validator (stsecrets backend, helper read-file)
+  response_parse.cpp   # strict response validator
+  expiration.cpp       # RFC 3339 `expiration` of a response entry
+  response_strings.cpp # every string value of a response, for redaction
   audit.cpp            # audit lines (private_file_windows.cpp underneath)
   executable_fetcher.cpp  # check + spawn + validate + audit glue (make_fetcher)
   file_backend.cpp     # built-in file backend (make_fetcher refers to it)

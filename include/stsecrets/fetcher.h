@@ -16,6 +16,7 @@
 #include "stsecrets/error.h"
 #include "stsecrets/secure_buffer.h"
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -27,6 +28,9 @@ namespace sts {
 struct FetchResult {
   std::map<std::string, SecureBuffer, std::less<>> values;   // requested handle -> value
   std::map<std::string, Error, std::less<>> failures;        // requested handle -> why not
+  // Resolved handles whose backend gave an `expiration` (SPEC 3, 9): serve from the cache only
+  // until then. Handles without one are absent.
+  std::map<std::string, std::chrono::system_clock::time_point, std::less<>> expirations;
 };
 
 class Fetcher {

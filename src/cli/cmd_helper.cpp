@@ -21,7 +21,6 @@ namespace sts::cli {
 namespace {
 
 constexpr OptionSpec kSpecs[] = {kLogLevelOption, kHelpOption};
-constexpr std::size_t kMaxRequestBytes = 1024 * 1024;
 
 Result<std::string> read_request() {
   std::string bytes;
@@ -36,7 +35,7 @@ Result<std::string> read_request() {
     if (n == 0) break;
     bytes.append(chunk, static_cast<std::size_t>(n));
     if (bytes.size() > kMaxRequestBytes) {
-      return make_error(Code::usage, "the request on standard input is larger than " +
+      return make_error(Code::request_invalid, "the request on standard input is larger than " +
                                          std::to_string(kMaxRequestBytes) + " bytes");
     }
   }
@@ -65,14 +64,14 @@ int read_file(const std::string& dir) {
 
   auto request = read_request();
   if (!request) return fail(request.error());
-  auto handles = parse_request(*request);
-  if (!handles) return fail(handles.error());
+  auto parsed = validate_request(*request);
+  if (!parsed) return fail(parsed.error());
 
   SecureBuffer out;
   out.append("{");
   bool first = true;
   std::set<std::string_view> answered;   // a repeated handle is answered once: no duplicate keys
-  for (const auto& handle : *handles) {
+  for (const auto& handle : parsed->handles) {
     if (!answered.insert(handle).second) continue;
     if (!first) out.append(",");
     first = false;
