@@ -409,7 +409,7 @@ std::optional<Failure> Walker::step_object(Frame& f, unsigned char c) {
       if (c != ':') return unexpected(pos_, "expected ':'");
       ++pos_;
       f.state = Frame::State::after_value;
-      return parse_value(Slot(f.pending));   // a copy: opening a container may reuse nothing of f
+      return parse_value(f.pending);
     case Frame::State::after_value:
       if (c == ',') {
         ++pos_;

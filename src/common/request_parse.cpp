@@ -129,21 +129,21 @@ class RequestHandler final : public json::Handler {
 
 SecureBuffer* RequestHandler::value(const json::Slot& slot, json::Type type, std::size_t offset) {
   switch (slot.kind) {
-    case kTop: top_ = type; break;
+    case kTop: top_ = type; return nullptr;
+    case kSecrets: secrets_ = {type, offset}; return nullptr;
+    case kTimeout: timeout_ = {type, offset}; return nullptr;
     case kVersion: version_ = {type, offset}; break;
-    case kSecrets: secrets_ = {type, offset}; break;
-    case kTimeout: timeout_ = {type, offset}; break;
     case kHandle:
       if (type != json::Type::string) {
         note_handle_error("\"secrets\"[" + std::to_string(slot.index) + "] (byte " + std::to_string(offset) + ") is " +
                           json::type_name(type) + ", not a string");
-        return nullptr;
       }
       handle_offset_ = offset;
       break;
     default: return nullptr;
   }
-  if (type != json::Type::string || slot.kind == kTop) return nullptr;
+  // Only the version and the handles are decoded; every other string is validated in place.
+  if (type != json::Type::string) return nullptr;
   scratch_.clear();
   return &scratch_;
 }

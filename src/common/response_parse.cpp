@@ -162,8 +162,9 @@ std::vector<Entry> make_entries(const std::vector<std::string>& requested, Handl
   return entries;
 }
 
-// Why a handle whose entry is an object has no usable string value, or "" when it has one.
-// Sets `code` to the failure's code.
+// Why a handle whose entry is an object has no usable string value, or "" when it has one; sets
+// `code` to the failure's code. Strips trailing line breaks first when the options say so, since
+// "empty after stripping" is one of the problems.
 std::string value_problem(Entry& e, const ValidateOptions& options, Code& code) {
   code = Code::handle_backend_error;
   if (e.error == Type::string && e.error_nonempty) return "backend error: " + e.error_text;
