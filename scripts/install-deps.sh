@@ -6,7 +6,8 @@ set -euo pipefail
 
 pkgs=(cmake ninja-build g++ clang-14 libclang-rt-14-dev pkg-config
       libssl-dev libspdlog-dev libfmt-dev
-      libyaml-cpp-dev nlohmann-json3-dev catch2 python3 gdb valgrind)
+      libyaml-cpp-dev nlohmann-json3-dev catch2 python3 gdb valgrind
+      dpkg-dev file unzip lintian man-db groff-base mandoc bash-completion)
 if [[ "${1:-}" == "--windows" || "${STS_WITH_WINDOWS:-1}" == "1" ]]; then
   pkgs+=(g++-mingw-w64-x86-64-posix wine64)
 fi

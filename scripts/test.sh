@@ -5,6 +5,8 @@
 #   3. tsan preset: the cache and single-flight tests
 #   4. mingw preset: the Windows build, its tests under Wine
 #   5. fuzz smoke: each libFuzzer target for a bounded time on its corpus
+#   6. package preset: the Debian packages (cpack), lintian, their contents, versions, man page,
+#      completion, and the consumer built against them (tests/package)
 # Stages can be picked: scripts/test.sh default asan   (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +14,7 @@ scripts/install-deps.sh
 
 jobs=${STS_JOBS:-$(nproc)}
 stages=("$@")
-((${#stages[@]})) || stages=(default asan tsan mingw fuzz)
+((${#stages[@]})) || stages=(default asan tsan mingw fuzz package)
 summary=()
 
 run_preset() {  # preset "build targets (empty = all)" [ctest args...]
@@ -35,6 +37,7 @@ for stage in "${stages[@]}"; do
                -R '^unit/(cache|resolver|redaction):' -E 'residue' ;;  # memory scans: default build
     mingw)   scripts/test-windows.sh ;;
     fuzz)    security/fuzz/smoke.sh ;;
+    package) run_preset package "" ;;  # the .debs land in build/package/packages/
     *) echo "unknown stage $stage" >&2; exit 2 ;;
   esac
   summary+=("$stage: ok in $((SECONDS - start)) s")

@@ -1,12 +1,15 @@
 // File: stsecrets/fetcher.h
 //
-// The backend run behind an interface (DESIGN "backend run"): given handles, produce values.
-// The real ones are made by make_fetcher() from a BackendConfig: an executable backend
-// (check + hardened spawn + validation + audit) or the built-in file backend. Tests and hosts
-// can plug in their own.
+// The backend run behind an interface (DESIGN "backend run"): given keys, produce values. The
+// real ones come from make_fetcher(): for each configured backend (an executable: check +
+// hardened spawn + validation; a built-in provider: an in-process read) wrapped in the audit
+// record, the trailing-line-break rule and the empty-value rule; and in front of them a router
+// that sends each handle to its backend (SPEC 8), one batch per backend, backends in parallel.
+// Tests and hosts can plug in their own Fetcher.
 //
-// One fetch() is one backend run for a batch of handles. A whole-run failure is an Error; a
-// per-handle failure lands in FetchResult::failures and the other handles stay usable.
+// One fetch() is one run per backend for a batch of handles. A whole-run failure is an Error
+// (when one backend serves the batch) or each of that backend's handles' failure (when several
+// do); a per-handle failure lands in FetchResult::failures and the other handles stay usable.
 //
 // Thread-safety: fetch() may be called from several threads at once by the cache; the
 // implementations here are safe for that.
@@ -17,7 +20,6 @@
 #include "stsecrets/secure_buffer.h"
 
 #include <chrono>
-#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -41,14 +43,14 @@ class Fetcher {
 };
 
 struct FetcherOptions {
-  // Test seam: called after the executable is checked and before it is spawned.
-  std::function<void()> after_check_for_test;
-  // The caller's environment, from which secret_backend_environment names are copied.
-  // Empty = the process environment.
+  // The caller's environment: secret_backend_environment names are copied from it, and the env
+  // provider reads it. nullptr = the process environment at the time of each fetch.
   const Environment* caller_environment = nullptr;
 };
 
-// The fetcher the config asks for. Errors: Code::config_no_backend when none is configured.
-Result<std::unique_ptr<Fetcher>> make_fetcher(const BackendConfig& config, FetcherOptions options = {});
+// The fetcher for a whole config: routes every handle to its backend (route_handle). A handle
+// with no backend fails the run with Code::config_no_backend (fail closed); a handle naming an
+// unknown backend fails with Code::backend_unknown.
+std::unique_ptr<Fetcher> make_fetcher(const Config& config, FetcherOptions options = {});
 
 }  // namespace sts

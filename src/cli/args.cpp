@@ -1,5 +1,5 @@
 // Command-line parsing (args.h). A single `-` is a positional; `--` ends the options.
-#include "cli/args.h"
+#include "args.h"
 
 namespace sts::cli {
 namespace {

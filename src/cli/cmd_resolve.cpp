@@ -1,22 +1,22 @@
-// `stsecrets handles` (scan only) and `stsecrets resolve` (one backend run for every document,
-// all-or-nothing output). Output rules are documented in help.cpp and docs/cli.md.
-#include "cli/commands.h"
-#include "cli/handle_report.h"
-#include "cli/inputs.h"
-#include "cli/output.h"
-#include "cli/render.h"
+// `stsecrets handles` (scan only) and `stsecrets resolve` (one run per backend for every
+// document, all-or-nothing output). Output rules are documented in help.cpp and docs/cli.md.
+#include "commands.h"
+#include "handle_report.h"
+#include "inputs.h"
+#include "output.h"
+#include "render.h"
 
-#include "common/private_file.h"
+#include "stsecrets/documents.h"
 #include "stsecrets/handles.h"
+#include "stsecrets/host.h"
+#include "stsecrets/logging.h"
 #include "stsecrets/resolver.h"
 
 #include <nlohmann/json.hpp>
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
+#include <map>
 #include <set>
-#include <sys/stat.h>
 
 namespace sts::cli {
 namespace {
@@ -27,12 +27,21 @@ namespace fs = std::filesystem;
 
 constexpr OptionSpec kHandlesSpecs[] = {{"config", 0, true}, {"json", 0, false}, kLogLevelOption, kHelpOption};
 
-const char* kind_name(HandleUse::Kind k) { return k == HandleUse::Kind::env ? "env" : "yaml"; }
+const char* kind_name(HandleUse::Kind k) {
+  switch (k) {
+    case HandleUse::Kind::env: return "env";
+    case HandleUse::Kind::api: return "api";
+    case HandleUse::Kind::yaml: break;
+  }
+  return "yaml";
+}
 
 std::string format_handles_text(const std::map<std::string, std::vector<HandleUse>>& grouped) {
   std::string out;
   for (const auto& [handle, uses] : grouped) {
-    out += handle + "\n";
+    out += handle;
+    if (!uses.empty() && !uses.front().backend.empty()) out += "    (backend " + uses.front().backend + ")";
+    out += "\n";
     for (const auto& u : uses) out += "    " + u.origin + ": " + u.key_path + "\n";
   }
   return out;
@@ -45,9 +54,10 @@ std::string format_handles_json(const std::map<std::string, std::vector<HandleUs
     for (const auto& use : uses) {
       u.push_back({{"origin", use.origin}, {"key_path", use.key_path}, {"kind", kind_name(use.kind)}});
     }
-    list.push_back({{"handle", handle}, {"uses", std::move(u)}});
+    list.push_back({{"handle", handle}, {"backend", uses.empty() ? std::string() : uses.front().backend},
+                    {"uses", std::move(u)}});
   }
-  nlohmann::ordered_json doc = {{"handles", std::move(list)}};
+  nlohmann::ordered_json doc = {{"schema", 1}, {"handles", std::move(list)}};
   return doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
@@ -67,16 +77,20 @@ std::string output_name(const std::string& input, bool json) {
   return p.string();
 }
 
-// An output path that names an input file would replace configuration with plain secrets.
+// An output path that names an input file would replace configuration with plain secrets. One
+// identity lookup per input and per output: linear in the number of files.
 Status refuse_overwriting_inputs(const std::vector<Destination>& dests, const std::vector<Document>& docs) {
+  std::map<std::string, const std::string*> inputs;   // file identity -> input name
+  for (const auto& doc : docs) {
+    if (auto id = file_identity(doc.origin)) inputs.emplace(*id, &doc.origin);
+  }
   for (const auto& d : dests) {
     if (d.path.empty()) continue;
-    for (const auto& doc : docs) {
-      std::error_code ec;
-      if (fs::equivalent(d.path, doc.origin, ec)) {
-        return make_error(Code::usage, "refusing to write resolved secrets over the input file " + doc.origin +
-                                           "; choose another output");
-      }
+    const auto id = file_identity(d.path);
+    if (!id) continue;   // does not exist yet
+    if (auto it = inputs.find(*id); it != inputs.end()) {
+      return make_error(Code::usage, "refusing to write resolved secrets over the input file " + *it->second +
+                                         "; choose another output");
     }
   }
   return ok();
@@ -88,7 +102,7 @@ Result<std::vector<Destination>> plan_outputs(const ParsedArgs& args, const std:
   std::vector<Destination> dests;
   const std::size_t count = docs.size() - first_output;
   const bool json = args.has("json");
-  if (auto out = args.value("output")) {
+  if (auto out = args.value("output"); out && *out != "-") {
     if (count != 1) {
       return make_error(Code::usage, "-o writes one document but there are " + std::to_string(count) +
                                          "; use --output-dir DIR; " + help_hint("resolve"));
@@ -114,52 +128,33 @@ Result<std::vector<Destination>> plan_outputs(const ParsedArgs& args, const std:
   return dests;
 }
 
-Status ensure_output_dir(const std::string& dir) {
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) == 0) {
-    if (!S_ISDIR(st.st_mode)) return make_error(Code::usage, "--output-dir " + dir + " is not a directory");
-    return ok();
-  }
-  if (errno != ENOENT || ::mkdir(dir.c_str(), 0700) != 0) {
-    int err = errno;
-    return make_error(Code::usage, "cannot create the output directory " + dir + ": " + std::strerror(err), err);
-  }
-  return ok();
-}
-
 // Renders every output document. Nothing is written until all of them rendered.
 Result<std::vector<SecretText>> render_all(const std::vector<Destination>& dests, const std::vector<Document>& docs,
-                                           const std::vector<Document>& originals, bool json, bool several_to_stdout) {
+                                           bool json, bool several_to_stdout) {
   std::vector<SecretText> texts;
   if (json && several_to_stdout) {
     // One JSON object keyed by file.
     nlohmann::ordered_json all = nlohmann::ordered_json::object();
-    for (const auto& d : dests) {
-      auto v = to_json(docs[d.doc], originals[d.doc]);
-      if (!v) return std::move(v).error();
-      all[docs[d.doc].origin] = std::move(*v);
-    }
+    for (const auto& d : dests) all[docs[d.doc].origin] = to_json(docs[d.doc]);
     texts.push_back(dump_json(all));
     return texts;
   }
   for (const auto& d : dests) {
     if (json) {
-      auto v = to_json(docs[d.doc], originals[d.doc]);
-      if (!v) return std::move(v).error();
-      texts.push_back(dump_json(*v));
+      texts.push_back(dump_json(to_json(docs[d.doc])));
+      continue;
+    }
+    auto t = render_yaml(docs[d.doc]);
+    if (!t) return std::move(t).error();
+    if (several_to_stdout) {
+      SecretText framed;
+      const std::string marker = "--- # " + escape_controls(docs[d.doc].origin) + "\n";
+      framed.str().reserve(marker.size() + t->str().size());
+      framed.str() += marker;
+      framed.str() += t->str();
+      texts.push_back(std::move(framed));
     } else {
-      auto t = render_yaml(docs[d.doc], originals[d.doc]);
-      if (!t) return std::move(t).error();
-      if (several_to_stdout) {
-        SecretText framed;
-        std::string marker = "--- # " + escape_controls(docs[d.doc].origin) + "\n";
-        framed.str().reserve(marker.size() + t->str().size());
-        framed.str() += marker;
-        framed.str() += t->str();
-        texts.push_back(std::move(framed));
-      } else {
-        texts.push_back(std::move(*t));
-      }
+      texts.push_back(std::move(*t));
     }
   }
   return texts;
@@ -176,27 +171,13 @@ int run_handles(std::span<const std::string> args) {
   if (auto rc = apply_common_options(*parsed, "handles")) return *rc;
 
   const Environment env = current_environment();
-  std::vector<std::string> paths{main_config_path(*parsed, env)};
-  paths.insert(paths.end(), parsed->positionals.begin(), parsed->positionals.end());
-  auto docs = load_documents(paths);
-  if (!docs) return fail(docs.error());
-
-  std::vector<HandleUse> uses;
-  std::vector<Error> errors;
-  for (const auto& doc : *docs) {
-    ScanResult r = scan_document(doc.root, doc.origin);
-    uses.insert(uses.end(), r.uses.begin(), r.uses.end());
-    errors.insert(errors.end(), r.errors.begin(), r.errors.end());
-  }
-  ScanResult r = scan_environment(env, EnvScan::sts_prefix);
-  uses.insert(uses.end(), r.uses.begin(), r.uses.end());
-  errors.insert(errors.end(), r.errors.begin(), r.errors.end());
-  if (!errors.empty()) {
-    for (const auto& e : errors) fail(e);
-    return exit_code(Code::handle_invalid);
-  }
-  const auto grouped = group_by_handle(uses);
-  auto st = write_stdout(parsed->has("json") ? format_handles_json(grouped) : format_handles_text(grouped));
+  auto in = load_inputs(*parsed, env);
+  if (!in) return fail(in.error());
+  // The config tells which backend each handle goes to; without a valid one, handles still list.
+  const ScanResult scan = scan_inputs(in->docs, &env, EnvScan::sts_prefix, in->config ? &in->config.value() : nullptr);
+  if (!scan.errors.empty()) return fail_all(scan.errors);
+  const auto grouped = group_by_handle(scan.uses);
+  auto st = print_report(parsed->has("json") ? format_handles_json(grouped) : format_handles_text(grouped));
   return st ? 0 : fail(st.error());
 }
 
@@ -210,28 +191,23 @@ int run_resolve(std::span<const std::string> args) {
   const bool json = parsed->has("json");
 
   const Environment env = current_environment();
-  const std::string config_path = main_config_path(*parsed, env);
-  auto cfg = load_config_file(config_path, env);
-  if (!cfg) return fail(cfg.error());
-
   // The main config is always resolved (its handles are checked too); it is written only when
   // no FILE is given.
-  std::vector<std::string> paths{config_path};
-  paths.insert(paths.end(), parsed->positionals.begin(), parsed->positionals.end());
-  auto docs = load_documents(paths);
-  if (!docs) return fail(docs.error());
+  auto in = load_inputs(*parsed, env);
+  if (!in) return fail(in.error());
+  if (!in->config) return fail(in->config.error());
+  std::vector<Document>& docs = in->docs;
   const std::size_t first_output = parsed->positionals.empty() ? 0 : 1;
-  auto dests = plan_outputs(*parsed, *docs, first_output);
+  auto dests = plan_outputs(*parsed, docs, first_output);
   if (!dests) return fail(dests.error());
 
-  const std::vector<Document> originals = clone_documents(*docs);
-  Resolver resolver(*cfg);
-  auto report = resolver.resolve(*docs);
+  Resolver resolver(*in->config);
+  auto report = resolver.resolve(docs);
   if (!report) return fail(report.error());
   if (!report->failures.empty()) return fail_handles(report->failures);
 
   const bool several_to_stdout = dests->size() > 1 && dests->front().path.empty();
-  auto texts = render_all(*dests, *docs, originals, json, several_to_stdout);
+  auto texts = render_all(*dests, docs, json, several_to_stdout);
   if (!texts) return fail(texts.error());
 
   if (dests->front().path.empty()) {
@@ -242,11 +218,11 @@ int run_resolve(std::span<const std::string> args) {
     return 0;
   }
   if (auto dir = parsed->value("output-dir")) {
-    auto st = ensure_output_dir(*dir);
+    auto st = make_private_dir(*dir);
     if (!st) return fail(st.error());
   }
   for (std::size_t i = 0; i < dests->size(); ++i) {
-    auto st = platform::write_private_atomic((*dests)[i].path, (*texts)[i].str());
+    auto st = write_private_file((*dests)[i].path, (*texts)[i].str());
     if (!st) return fail(st.error());
   }
   return 0;

@@ -6,7 +6,8 @@
 // Thread-safety: each runs once, on the main thread.
 #pragma once
 
-#include "cli/args.h"
+#include "args.h"
+#include "stsecrets/config.h"
 
 #include <optional>
 #include <span>
@@ -19,7 +20,8 @@ int run_check(std::span<const std::string> args);     // cmd_check.cpp
 int run_handles(std::span<const std::string> args);   // cmd_resolve.cpp
 int run_resolve(std::span<const std::string> args);   // cmd_resolve.cpp
 int run_exec(std::span<const std::string> args);      // cmd_exec.cpp (returns only on failure)
-int run_helper(std::span<const std::string> args);    // cmd_helper.cpp
+int run_helper(std::span<const std::string> args);    // cmd_serve.cpp
+int run_serve(std::span<const std::string> args);     // cmd_serve.cpp: `stsecrets backend`
 
 // The options every command accepts: --log-level LEVEL and --help/-h.
 inline constexpr OptionSpec kLogLevelOption{"log-level", 0, true};
@@ -31,5 +33,9 @@ std::optional<int> apply_common_options(const ParsedArgs& args, std::string_view
 
 // A Code::usage error for an unexpected positional argument.
 Error unexpected_argument(std::string_view command, const std::string& arg);
+
+// The main config: --config FILE, else sts::default_config_path ($STS_CONFIG, else the
+// platform's default).
+std::string config_path(const ParsedArgs& args, const Environment& env);
 
 }  // namespace sts::cli

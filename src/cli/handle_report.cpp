@@ -1,7 +1,7 @@
 // Handle and failure formatting (handle_report.h).
-#include "cli/handle_report.h"
+#include "handle_report.h"
 
-#include "cli/output.h"
+#include "output.h"
 
 namespace sts::cli {
 
@@ -24,6 +24,11 @@ void print_failure(const HandleFailure& failure) {
 int fail_handles(const std::vector<HandleFailure>& failures) {
   for (const auto& f : failures) print_failure(f);
   return exit_code(failures.empty() ? Code::internal : failures.front().error.code);
+}
+
+int fail_all(const std::vector<Error>& errors) {
+  for (const auto& e : errors) fail(e);
+  return exit_code(errors.empty() ? Code::internal : errors.front().code);
 }
 
 std::map<std::string, std::vector<HandleUse>> group_by_handle(const std::vector<HandleUse>& uses) {

@@ -1,5 +1,5 @@
 // Help texts (help.h). Keep docs/cli.md in step with these.
-#include "cli/help.h"
+#include "help.h"
 
 namespace sts::cli {
 namespace {
@@ -8,12 +8,13 @@ constexpr std::string_view kMain = R"(stsecrets - resolve ENC[handle] secrets in
 through a checked, sandboxed secret backend.
 
 Usage:
-  stsecrets check    [--config FILE] [--fetch]            audit the backend setup
+  stsecrets check    [--config FILE] [--fetch] [--json]   audit the backend setup
   stsecrets handles  [--config FILE] [FILE...] [--json]   list handles and where they are used
   stsecrets resolve  [--config FILE] [FILE...] [-o OUT | --output-dir DIR] [--json]
                                                           write configuration with secrets filled in
   stsecrets exec     [--config FILE] -- COMMAND [ARG...]  run COMMAND with ENC[...] variables resolved
   stsecrets helper read-file DIR                          a protocol 1.0 backend reading DIR/handle
+  stsecrets backend  [--config FILE]                      act as a secret backend for an agent
   stsecrets help [COMMAND]
   stsecrets --version | --help
 
@@ -24,9 +25,9 @@ Options for every command:
   -h, --help          help for the command
 
 Exit status:
-  0 success   1 internal error   2 usage or configuration error
-  3 the backend was rejected by the checks   4 the backend run failed
-  5 one or more handles could not be resolved
+  0 success   1 internal error, or the system failed (disk full, output not writable)
+  2 usage or configuration error   3 rejected by the checks (backend, config or audit file)
+  4 the backend run failed   5 one or more handles could not be resolved
 
 Examples:
   stsecrets check --fetch
@@ -37,18 +38,22 @@ Examples:
 Run 'stsecrets help COMMAND' for the details of one command.
 )";
 
-constexpr std::string_view kCheck = R"(Usage: stsecrets check [--config FILE] [--fetch]
+constexpr std::string_view kCheck = R"(Usage: stsecrets check [--config FILE] [--fetch] [--json]
 
-Audits the secret backend of the main config without running it: prints the executable's path,
-owner, group, mode and SHA-256, and every rule of the executable check as OK or FAIL with the
-command that fixes it. For secret_backend_type: file it reports the secrets folder instead.
+Audits the secret backends of the main config without running them: the main config file's own
+rules, then for each backend (the default one, then every named one) the executable's path,
+owner, group, mode and SHA-256, and every rule of the executable check (its interpreter and
+loader included) as OK or FAIL with the command that fixes it. A built-in backend reports its
+folder or document instead.
 
   --config FILE   the main config (default: $STS_CONFIG, else /etc/stackstate-agent/stackstate.yaml)
-  --fetch         also run the backend once for every handle in the main config and in STS_*
+  --fetch         also run each backend once for every handle in the main config and in STS_*
                   variables, and report each handle as OK or FAIL with the cause (never a value)
+  --json          print one JSON document (schema 1, see docs/cli.md) instead of text
 
-Exit status: 0 all OK; 2 configuration error or no backend configured; 3 the executable is
-rejected; 4 the backend run failed; 5 a handle could not be fetched.
+Exit status: 0 all OK; 2 configuration error or no backend configured; 3 the executable, the
+config file or the audit file is rejected; 4 the backend run failed; 5 a handle could not be
+fetched.
 
 Examples:
   stsecrets check
@@ -63,7 +68,8 @@ Invalid handles (empty, control characters, longer than 4096 bytes, under a secr
 reported one per line, with exit status 2.
 
   --config FILE   the main config (default: $STS_CONFIG, else /etc/stackstate-agent/stackstate.yaml)
-  --json          print {"handles":[{"handle":..., "uses":[{"origin":..., "key_path":..., "kind":...}]}]}
+  --json          print {"schema":1,"handles":[{"handle":..., "backend":..., "uses":[{"origin":...,
+                  "key_path":..., "kind":...}]}]}
 
 Examples:
   stsecrets handles
@@ -109,7 +115,8 @@ constexpr std::string_view kExec = R"(Usage: stsecrets exec [--config FILE] [--]
 Resolves every environment variable whose whole value is ENC[handle] (one backend run), then
 replaces itself with COMMAND (found through PATH when it has no '/'), which gets the resolved
 values. COMMAND's exit status and signals are its own. If any handle cannot be resolved, COMMAND
-is not run and the exit status is 5; if COMMAND cannot be executed, the status is 2.
+is not run and the exit status is 5; if COMMAND does not exist the status is 2, if it exists but
+cannot be executed, 1.
 Options for stsecrets end at COMMAND or at '--'.
 
   --config FILE   the main config (default: $STS_CONFIG, else /etc/stackstate-agent/stackstate.yaml)
@@ -135,6 +142,25 @@ Example:
   echo '{"version":"1.0","secrets":["api_key"]}' | stsecrets helper read-file /etc/stackstate-agent/secrets
 )";
 
+constexpr std::string_view kBackend = R"(Usage: stsecrets backend [--config FILE]
+
+Acts as a secret backend for an agent that runs it as its secret_backend_command: reads one
+request {"version":"1.0"|"1.1","secrets":[...]} from stdin (at most 1 MiB), resolves every handle
+through the main config's default and named backends (each checked and run as 'resolve' does),
+and writes one response. A handle that cannot be resolved gets {"value":null,"error":"..."}
+(never a value). A malformed request is exit status 2 with nothing on stdout.
+
+Configure the agent (stackstate.yaml or datadog.yaml) with:
+  secret_backend_command: /usr/bin/stsecrets
+  secret_backend_arguments: [backend, --config, /etc/stackstate-agent/secrets-backends.yaml]
+
+  --config FILE   the config that names the backends (default: $STS_CONFIG, else
+                  /etc/stackstate-agent/stackstate.yaml)
+
+Example:
+  echo '{"version":"1.0","secrets":["db;password"]}' | stsecrets backend --config backends.yaml
+)";
+
 }  // namespace
 
 std::string_view main_help() { return kMain; }
@@ -145,6 +171,7 @@ std::optional<std::string_view> command_help(std::string_view command) {
   if (command == "resolve") return kResolve;
   if (command == "exec") return kExec;
   if (command == "helper") return kHelper;
+  if (command == "backend") return kBackend;
   return std::nullopt;
 }
 

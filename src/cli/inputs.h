@@ -1,36 +1,32 @@
 // File: cli/inputs.h
 //
-// What a command reads before it calls the library: which main config file (--config, else
-// $STS_CONFIG, else /etc/stackstate-agent/stackstate.yaml), the typed backend config with STS_*
-// overrides (sts::load_config_file), and YAML documents to scan or resolve.
+// What check, handles and resolve read before they act: the main config (--config, else
+// $STS_CONFIG, else the platform default) as a document and as a typed Config, plus each FILE.
 //
-//   auto env = sts::current_environment();
-//   std::string path = main_config_path(args, env);
-//   auto cfg = sts::load_config_file(path, env);
-//   auto doc = load_document(path);
+//   auto in = load_inputs(*parsed, env);
+//   if (!in) return fail(in.error());
+//   if (!in->config) return fail(in->config.error());   // handles lists even without a valid config
 //
 // Thread-safety: pure functions of the file system.
 #pragma once
 
-#include "cli/args.h"
+#include "args.h"
+
 #include "stsecrets/config.h"
-#include "stsecrets/error.h"
-#include "stsecrets/resolver.h"
+#include "stsecrets/documents.h"
 
 #include <string>
 #include <vector>
 
 namespace sts::cli {
 
-constexpr const char* kDefaultConfigPath = "/etc/stackstate-agent/stackstate.yaml";
+struct Inputs {
+  std::string main_config;        // its path
+  std::vector<Document> docs;     // the main config first, then every FILE
+  Result<Config> config;          // parsed from docs[0]; `file` set to main_config
+};
 
-// --config FILE, else $STS_CONFIG (when non-empty), else kDefaultConfigPath.
-std::string main_config_path(const ParsedArgs& args, const Environment& env);
-
-// Reads and parses one YAML file (its first document). Code::config_unreadable with the OS
-// reason or the YAML line and column.
-Result<Document> load_document(const std::string& path);
-// Every file, in order; all errors are collected, one line each.
-Result<std::vector<Document>> load_documents(const std::vector<std::string>& paths);
+// Errors: the documents that cannot be read or parsed (all of them, one line each).
+Result<Inputs> load_inputs(const ParsedArgs& args, const Environment& env);
 
 }  // namespace sts::cli

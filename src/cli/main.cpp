@@ -1,9 +1,12 @@
 // The stsecrets command: global options, dispatch to the subcommands, and the last-resort
 // mapping of an unexpected exception to exit status 1 (internal error).
-#include "cli/commands.h"
-#include "cli/help.h"
-#include "cli/output.h"
+#include "commands.h"
+#include "help.h"
+#include "output.h"
 
+#include "stsecrets/config.h"
+
+#include "stsecrets/host.h"
 #include "stsecrets/logging.h"
 
 #include <exception>
@@ -27,7 +30,7 @@ Status set_level(std::string_view name) {
 }
 
 int print_text(std::string_view text) {
-  auto st = write_stdout(text);
+  auto st = print_report(text);
   return st ? 0 : fail(st.error());
 }
 
@@ -68,6 +71,7 @@ int run(std::span<const std::string> args) {
   if (command == "resolve") return run_resolve(rest);
   if (command == "exec") return run_exec(rest);
   if (command == "helper") return run_helper(rest);
+  if (command == "backend") return run_serve(rest);
   if (command == "help") return run_help(rest);
   return fail(make_error(Code::usage, "unknown command '" + command + "'; " + help_hint("")));
 }
@@ -86,6 +90,11 @@ std::optional<int> apply_common_options(const ParsedArgs& args, std::string_view
   return std::nullopt;
 }
 
+std::string config_path(const ParsedArgs& args, const Environment& env) {
+  if (auto c = args.value("config")) return *c;
+  return default_config_path(env);
+}
+
 Error unexpected_argument(std::string_view command, const std::string& arg) {
   return make_error(Code::usage, "unexpected argument '" + arg + "' for '" + std::string(command) + "'; " +
                                      help_hint(command));
@@ -94,6 +103,8 @@ Error unexpected_argument(std::string_view command, const std::string& arg) {
 }  // namespace sts::cli
 
 int main(int argc, char** argv) {
+  // Before anything can hold a secret: no core dump, no ptrace by others (SPEC 6).
+  if (auto st = sts::harden_process(); !st) return sts::cli::fail(st.error());
   sts::set_log_level(sts::LogLevel::warn);
   std::vector<std::string> args(argv + 1, argv + argc);
   try {

@@ -1,38 +1,26 @@
-// Error lines and raw stdout writes for the stsecrets command (output.h).
-#include "cli/output.h"
+// Error lines, reports and secret-bearing text for the stsecrets command (output.h).
+#include "output.h"
 
+#include "stsecrets/host.h"
 #include "stsecrets/logging.h"
 #include "stsecrets/secure_buffer.h"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <unistd.h>
-
 namespace sts::cli {
-namespace {
 
-void print_prefixed(std::string_view prefix, std::string_view line) {
-  std::string out(prefix);
-  out += escape_controls(sts::redact(line));
+void print_error_line(std::string_view line) {
+  std::string out = "stsecrets: error: ";
+  out += escape_controls(redact(line));
   out += '\n';
-  // stderr is unbuffered; one fwrite keeps the line whole.
-  std::fwrite(out.data(), 1, out.size(), stderr);
+  (void)write_stderr(out);   // one write keeps the line whole; nowhere left to report a failure
 }
-
-}  // namespace
-
-
-void print_error_line(std::string_view line) { print_prefixed("stsecrets: error: ", line); }
-void print_warning_line(std::string_view line) { print_prefixed("stsecrets: warning: ", line); }
 
 int fail(const Error& error) {
   std::string_view rest = error.message;
   if (rest.empty()) rest = code_name(error.code);
   // The library joins several located problems with '\n': one stderr line each.
   while (!rest.empty()) {
-    std::size_t nl = rest.find('\n');
-    std::string_view line = rest.substr(0, nl);
+    const std::size_t nl = rest.find('\n');
+    const std::string_view line = rest.substr(0, nl);
     if (!line.empty()) print_error_line(line);
     if (nl == std::string_view::npos) break;
     rest.remove_prefix(nl + 1);
@@ -40,20 +28,7 @@ int fail(const Error& error) {
   return exit_code(error.code);
 }
 
-Status write_fd(int fd, std::string_view bytes, std::string_view what) {
-  while (!bytes.empty()) {
-    ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      return make_error(Code::internal, "cannot write to " + std::string(what) + ": " + std::strerror(err), err);
-    }
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return ok();
-}
-
-Status write_stdout(std::string_view bytes) { return write_fd(STDOUT_FILENO, bytes, "standard output"); }
+Status print_report(std::string_view text) { return write_stdout(redact(text)); }
 
 SecretText::SecretText(SecretText&& other) noexcept : text_(std::move(other.text_)) { other.wipe(); }
 

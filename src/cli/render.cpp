@@ -1,9 +1,6 @@
 // Resolved documents to YAML or JSON (render.h).
-#include "cli/render.h"
+#include "render.h"
 
-#include "common/text.h"
-
-#include "stsecrets/handles.h"
 #include "stsecrets/secure_buffer.h"
 
 #include <yaml-cpp/yaml.h>
@@ -15,76 +12,39 @@
 namespace sts::cli {
 namespace {
 
-// The handle in an original (pre-resolution) scalar, if it was one.
-std::optional<std::string_view> handle_of(const YAML::Node& original) {
-  if (!original.IsScalar()) return std::nullopt;
-  return parse_handle(original.Scalar());
-}
-
-Error not_utf8(std::string_view handle, std::string_view origin, const std::string& path) {
-  return make_error(Code::handle_value_not_string,
-                    "the value of handle \"" + escape_controls(handle) + "\" (" + std::string(origin) + ": " + path +
-                        ") is not valid UTF-8 and cannot be written");
-}
-
-std::string child_path(const std::string& parent, const YAML::Node& key) {
-  std::string k = key.IsScalar() ? key.Scalar() : std::string("?");
-  return parent.empty() ? k : parent + "." + k;
-}
-
-std::string index_path(const std::string& parent, std::size_t i) { return parent + "[" + std::to_string(i) + "]"; }
-
 // ---- YAML ---------------------------------------------------------------------------------
 
-Status emit_yaml(YAML::Emitter& out, const YAML::Node& node, const YAML::Node& original, std::string_view origin,
-                 const std::string& path) {
+void emit_yaml(YAML::Emitter& out, const YAML::Node& node) {
   switch (node.Type()) {
     case YAML::NodeType::Undefined:
     case YAML::NodeType::Null:
       out << YAML::Null;
-      return ok();
-    case YAML::NodeType::Scalar: {
-      if (auto h = handle_of(original)) {
-        if (!valid_utf8(node.Scalar())) return not_utf8(*h, origin, path);
-        out << YAML::DoubleQuoted << node.Scalar();
-      } else if (node.Tag() == "!") {
-        // Quoted in the source: keep it a string.
-        out << YAML::DoubleQuoted << node.Scalar();
+      return;
+    case YAML::NodeType::Scalar:
+      if (node.Tag() == "!") {
+        out << YAML::DoubleQuoted << node.Scalar();   // quoted in the source, or a secret: a string
       } else if (node.Tag() == "?" || node.Tag().empty()) {
         out << node.Scalar();
       } else {
-        out << node;   // explicit tag (e.g. !!str): yaml-cpp writes it verbatim
+        out << node;   // explicit tag (e.g. !!int): yaml-cpp writes it verbatim
       }
-      return ok();
-    }
-    case YAML::NodeType::Sequence: {
+      return;
+    case YAML::NodeType::Sequence:
       out << YAML::BeginSeq;
-      std::size_t i = 0;
-      auto o = original.begin();
-      for (auto it = node.begin(); it != node.end(); ++it, ++o, ++i) {
-        auto st = emit_yaml(out, *it, *o, origin, index_path(path, i));
-        if (!st) return st;
-      }
+      for (const auto& item : node) emit_yaml(out, item);
       out << YAML::EndSeq;
-      return ok();
-    }
-    case YAML::NodeType::Map: {
+      return;
+    case YAML::NodeType::Map:
       out << YAML::BeginMap;
-      auto o = original.begin();
-      for (auto it = node.begin(); it != node.end(); ++it, ++o) {
+      for (const auto& kv : node) {
         out << YAML::Key;
-        // Keys are never handles; emit them as they were.
-        auto st = emit_yaml(out, it->first, o->first, origin, path);
-        if (!st) return st;
+        emit_yaml(out, kv.first);   // keys are never handles; emitted as they were
         out << YAML::Value;
-        st = emit_yaml(out, it->second, o->second, origin, child_path(path, it->first));
-        if (!st) return st;
+        emit_yaml(out, kv.second);
       }
       out << YAML::EndMap;
-      return ok();
-    }
+      return;
   }
-  return ok();
 }
 
 // ---- JSON ---------------------------------------------------------------------------------
@@ -155,68 +115,46 @@ nlohmann::ordered_json typed_plain_scalar(const std::string& s) {
   return s;
 }
 
-Result<nlohmann::ordered_json> json_value(const YAML::Node& node, const YAML::Node& original, std::string_view origin,
-                                  const std::string& path) {
+nlohmann::ordered_json json_value(const YAML::Node& node) {
   switch (node.Type()) {
     case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null:
-      return nlohmann::ordered_json(nullptr);
-    case YAML::NodeType::Scalar: {
-      if (auto h = handle_of(original)) {
-        if (!valid_utf8(node.Scalar())) return not_utf8(*h, origin, path);
-        return nlohmann::ordered_json(node.Scalar());
-      }
+    case YAML::NodeType::Null: return nullptr;
+    case YAML::NodeType::Scalar:
       if (node.Tag() == "?") return typed_plain_scalar(node.Scalar());
-      return nlohmann::ordered_json(node.Scalar());
-    }
+      return node.Scalar();
     case YAML::NodeType::Sequence: {
       nlohmann::ordered_json arr = nlohmann::ordered_json::array();
-      std::size_t i = 0;
-      auto o = original.begin();
-      for (auto it = node.begin(); it != node.end(); ++it, ++o, ++i) {
-        auto v = json_value(*it, *o, origin, index_path(path, i));
-        if (!v) return v;
-        arr.push_back(std::move(*v));
-      }
+      for (const auto& item : node) arr.push_back(json_value(item));
       return arr;
     }
     case YAML::NodeType::Map: {
       nlohmann::ordered_json obj = nlohmann::ordered_json::object();
-      auto o = original.begin();
-      for (auto it = node.begin(); it != node.end(); ++it, ++o) {
+      for (const auto& kv : node) {
         std::string key;
-        if (it->first.IsScalar()) {
-          key = it->first.Scalar();
+        if (kv.first.IsScalar()) {
+          key = kv.first.Scalar();
         } else {
           // A complex key: its YAML text in flow style.
           YAML::Emitter e;
-          e << YAML::Flow << it->first;
+          e << YAML::Flow << kv.first;
           key = e.c_str();
         }
-        auto v = json_value(it->second, o->second, origin, child_path(path, it->first));
-        if (!v) return v;
-        obj[key] = std::move(*v);
+        obj[key] = json_value(kv.second);
       }
       return obj;
     }
   }
-  return nlohmann::ordered_json(nullptr);
+  return nullptr;
 }
 
 }  // namespace
 
-std::vector<Document> clone_documents(const std::vector<Document>& docs) {
-  std::vector<Document> out;
-  out.reserve(docs.size());
-  for (const auto& d : docs) out.push_back(Document{d.origin, YAML::Clone(d.root)});
-  return out;
-}
-
-Result<SecretText> render_yaml(const Document& resolved, const Document& original) {
+Result<SecretText> render_yaml(const Document& resolved) {
   YAML::Emitter out;
-  auto st = emit_yaml(out, resolved.root, original.root, resolved.origin, "");
-  if (!st) return st.error();
-  if (!out.good()) return make_error(Code::internal, "cannot write " + resolved.origin + " as YAML: " + out.GetLastError());
+  emit_yaml(out, resolved.root);
+  if (!out.good()) {
+    return make_error(Code::internal, "cannot write " + resolved.origin + " as YAML: " + out.GetLastError());
+  }
   SecretText text;
   text.str().reserve(out.size() + 1);   // one allocation: no unzeroed intermediate copies
   text.str().append(out.c_str(), out.size());
@@ -226,12 +164,10 @@ Result<SecretText> render_yaml(const Document& resolved, const Document& origina
   return text;
 }
 
-Result<nlohmann::ordered_json> to_json(const Document& resolved, const Document& original) {
-  return json_value(resolved.root, original.root, resolved.origin, "");
-}
+nlohmann::ordered_json to_json(const Document& resolved) { return json_value(resolved.root); }
 
 SecretText dump_json(const nlohmann::ordered_json& value) {
-  // Values were checked for UTF-8 above; replace keeps any other bad byte from throwing.
+  // The Resolver refused non-UTF-8 values; replace keeps any other bad byte from throwing.
   SecretText dumped(value.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
   SecretText text;
   text.str().reserve(dumped.str().size() + 1);

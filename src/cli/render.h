@@ -2,26 +2,23 @@
 //
 // Turns resolved YAML documents into the bytes `stsecrets resolve` writes, as YAML or JSON.
 //
-// Both renderers walk the resolved document side by side with a copy taken before resolution,
-// so they know which scalars were handles:
-//   - a substituted secret is always a string: double-quoted in YAML (so "123456" or "true"
-//     stays a string for the agent), a JSON string in JSON;
-//   - it must be valid UTF-8 (JSON needs it, and yaml-cpp would silently replace bad bytes):
-//     otherwise Code::handle_value_not_string naming the handle and where it is used;
-//   - other scalars keep their YAML meaning: quoted ones stay strings; plain ones are typed by
-//     the YAML 1.2 core schema in JSON (null, true/false, integers, floats), and emitted as they
-//     were in YAML. Comments and anchors are not kept (yaml-cpp does not keep them).
+// The Resolver gives every substituted secret the tag "!" (a quoted string) and refuses values
+// that are not valid UTF-8, so no copy of the original document is needed:
+//   - a quoted scalar, secrets included, is a string: double-quoted in YAML (so "123456" or
+//     "true" stays a string for the agent), a JSON string in JSON;
+//   - plain scalars keep their YAML meaning: typed by the YAML 1.2 core schema in JSON (null,
+//     true/false, integers, floats), emitted as they were in YAML. Comments and anchors are not
+//     kept (yaml-cpp does not keep them).
 //
-//   std::vector<Document> originals = clone_documents(docs);
 //   resolver.resolve(docs);
-//   auto text = render_yaml(docs[0], originals[0]);
+//   auto text = render_yaml(docs[0]);
 //
 // Thread-safety: pure functions.
 #pragma once
 
-#include "cli/output.h"
+#include "output.h"
 #include "stsecrets/error.h"
-#include "stsecrets/resolver.h"
+#include "stsecrets/documents.h"
 
 #include <nlohmann/json.hpp>
 
@@ -29,13 +26,10 @@
 
 namespace sts::cli {
 
-// Deep copies (YAML::Clone) of the documents, taken before they are resolved in place.
-std::vector<Document> clone_documents(const std::vector<Document>& docs);
-
 // The resolved document as block YAML, ending with a newline.
-Result<SecretText> render_yaml(const Document& resolved, const Document& original);
+Result<SecretText> render_yaml(const Document& resolved);
 // The resolved document as a JSON value.
-Result<nlohmann::ordered_json> to_json(const Document& resolved, const Document& original);
+nlohmann::ordered_json to_json(const Document& resolved);
 // Pretty JSON text (2-space indent) ending with a newline.
 SecretText dump_json(const nlohmann::ordered_json& value);
 

@@ -1,114 +1,85 @@
-// The typed backend configuration (SPEC 2): secret_* keys of the main config plus STS_* overrides.
+// The typed configuration (stsecrets/config.h; SPEC 2 and 8): top-level settings of the main
+// config plus STS_* overrides, the default backend, and multi_secret_backends.
 //
-// Decisions (also listed in config.h):
-// - Strict types. Numbers and booleans must be plain (unquoted) YAML scalars or carry the
-//   matching !!int/!!float/!!bool tag; `"5"` is a string and is refused with a hint. Booleans are
-//   true/false (also True/TRUE/False/FALSE, the YAML 1.2 core schema); yes/no/on/off/y/n/1/0 are
-//   refused. String settings accept any scalar.
-// - A null value (`secret_backend_timeout:` or `~`) and an empty string leave the default.
-// - Every unknown secret_* key, in the file or as STS_SECRET_* in the environment, is an error
-//   (typo protection), with a "did you mean" suggestion. Other keys are ignored.
-// - A key set twice in the file is an error.
-// - Environment overrides: STS_ + the upper-cased key. String settings take the variable's value
-//   verbatim (a path may contain '#' or ': '); numbers, booleans, lists and the backend config map
-//   are parsed as one YAML value, e.g. STS_SECRET_BACKEND_ARGUMENTS='["--a", "b"]' or
-//   STS_SECRET_BACKEND_CONFIG='{root: /srv/secrets}'. An empty variable is ignored.
-// - Ranges: timeout 0 < t <= 86400 s, rounded up to whole milliseconds; refresh interval
-//   0 <= t <= 31536000 s; output_max_size 1 .. 1 GiB.
-// - Messages: `<source>: <key>: got "<value>", want <what>` for the file and
-//   `environment: STS_<KEY>: got "<value>", want <what>` for overrides. One line each; values are
-//   escaped and capped at 120 bytes.
+// How it reads: every top-level setting is described once in kSettings (its key and the kind of
+// value it takes). The file's settings and then the environment's overrides are applied in
+// turn into Collected (typed values, plus the raw YAML of the two map settings); finish() then
+// builds the default backend and the named ones, and checks the rules that involve several keys.
+// A named executable backend's `config` takes the same value rules as the top-level keys
+// (setting_kind() maps its short names onto them), so the two cannot drift.
 #include "stsecrets/config.h"
 
-#include "stsecrets/handles.h"
-
-#include <yaml-cpp/yaml.h>
+#include "common/handle_sites.h"
+#include "common/text.h"
+#include "stsecrets/documents.h"
 
 #include <algorithm>
-#include <cctype>
-#include <cerrno>
 #include <cstdint>
-#include <cstdio>
 #include <filesystem>
-#include <memory>
-#include <optional>
 #include <set>
-#include <system_error>
-
-extern char** environ;  // POSIX; also declared by mingw's CRT. Read only in current_environment().
 
 namespace sts {
 namespace {
 
-constexpr std::string_view kSecretPrefix = "secret_";
 constexpr std::string_view kEnvPrefix = "STS_";
 constexpr std::size_t kMaxShownValue = 120;
 constexpr std::int64_t kMaxTimeoutSeconds = 86400;
 constexpr std::int64_t kMaxRefreshSeconds = 31536000;
 constexpr std::uint64_t kMaxOutputSize = 1024ULL * 1024 * 1024;
-constexpr std::size_t kMaxConfigFileBytes = 64 * 1024 * 1024;
+constexpr std::uint64_t kMinAuditSize = 4096;
+constexpr std::uint64_t kMaxAuditSize = 1024ULL * 1024 * 1024 * 1024;
 
-constexpr std::string_view kCommand = "secret_backend_command";
-constexpr std::string_view kArguments = "secret_backend_arguments";
-constexpr std::string_view kTimeout = "secret_backend_timeout";
-constexpr std::string_view kOutputMax = "secret_backend_output_max_size";
-constexpr std::string_view kGroupExec = "secret_backend_command_allow_group_exec_perm";
-constexpr std::string_view kSha256 = "secret_backend_command_sha256";
-constexpr std::string_view kTrailing = "secret_backend_remove_trailing_line_break";
-constexpr std::string_view kEnvironment = "secret_backend_environment";
-constexpr std::string_view kType = "secret_backend_type";
-constexpr std::string_view kBackendConfig = "secret_backend_config";
-constexpr std::string_view kRefresh = "secret_refresh_interval";
-constexpr std::string_view kAudit = "secret_audit_file";
+// ---- the settings, as data ---------------------------------------------------------------
 
-constexpr std::string_view kKnownKeys[] = {kCommand, kArguments, kTimeout, kOutputMax, kGroupExec, kSha256,
-                                           kTrailing, kEnvironment, kType, kBackendConfig, kRefresh, kAudit};
+enum class Kind : std::uint8_t {
+  command, arguments, timeout, output_max, group_exec, sha256, trailing, environment,
+  type, backend_config, refresh, scatter, audit_file, audit_max, protocol, multi,
+};
 
-// Settings whose environment override is taken verbatim rather than parsed as YAML.
-bool is_string_setting(std::string_view key) {
-  return key == kCommand || key == kSha256 || key == kType || key == kAudit;
-}
+struct Setting {
+  std::string_view key;
+  Kind kind;
+  bool verbatim_env;   // the STS_ override is the string itself, not a YAML value
+};
 
-std::string escape(std::string_view s) {
-  std::string out;
-  const bool cut = s.size() > kMaxShownValue;
-  if (cut) s = s.substr(0, kMaxShownValue);
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned>(c));
-      out += buf;
-    } else if (ch == '"' || ch == '\\') {
-      out += '\\';
-      out += ch;
-    } else {
-      out += ch;
-    }
+constexpr Setting kSettings[] = {
+    {"secret_backend_command", Kind::command, true},
+    {"secret_backend_arguments", Kind::arguments, false},
+    {"secret_backend_timeout", Kind::timeout, false},
+    {"secret_backend_output_max_size", Kind::output_max, false},
+    {"secret_backend_command_allow_group_exec_perm", Kind::group_exec, false},
+    {"secret_backend_command_sha256", Kind::sha256, true},
+    {"secret_backend_remove_trailing_line_break", Kind::trailing, false},
+    {"secret_backend_environment", Kind::environment, false},
+    {"secret_backend_type", Kind::type, true},
+    {"secret_backend_config", Kind::backend_config, false},
+    {"secret_backend_protocol_version", Kind::protocol, true},
+    {"secret_refresh_interval", Kind::refresh, false},
+    {"secret_refresh_scatter", Kind::scatter, false},
+    {"secret_audit_file", Kind::audit_file, true},
+    {"secret_audit_file_max_size", Kind::audit_max, false},
+    {"multi_secret_backends", Kind::multi, false},
+};
+
+const Setting* find_setting(std::string_view key) {
+  for (const auto& s : kSettings) {
+    if (s.key == key) return &s;
   }
-  if (cut) out += "...";
-  return out;
+  return nullptr;
 }
 
-bool starts_with(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && s.substr(0, prefix.size()) == prefix;
-}
+// The keys of a named executable backend's config, onto the same value rules.
+constexpr std::pair<std::string_view, Kind> kExecutableEntryKeys[] = {
+    {"command", Kind::command},         {"arguments", Kind::arguments},
+    {"timeout", Kind::timeout},         {"output_max_size", Kind::output_max},
+    {"allow_group_exec_perm", Kind::group_exec}, {"sha256", Kind::sha256},
+    {"environment", Kind::environment}, {"remove_trailing_line_break", Kind::trailing},
+    {"protocol_version", Kind::protocol},
+};
 
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  }
-  return out;
-}
+// ---- messages ----------------------------------------------------------------------------
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
+std::string shown(std::string_view s) { return quote_text(s, kMaxShownValue); }
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
@@ -125,31 +96,40 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
-std::string unknown_key_hint(std::string_view key) {
+// "did you mean X?" for a close match among `known`, else the list of them.
+template <class Keys>
+std::string unknown_key_hint(std::string_view key, const Keys& known, std::string_view what) {
   std::string_view best;
   std::size_t best_distance = 4;  // suggest only close matches
-  for (std::string_view known : kKnownKeys) {
-    const std::size_t d = edit_distance(key, known);
+  for (std::string_view k : known) {
+    const std::size_t d = edit_distance(key, k);
     if (d < best_distance) {
       best_distance = d;
-      best = known;
+      best = k;
     }
   }
   if (!best.empty()) return "did you mean " + std::string(best) + "?";
-  std::string list = "the known secret_* settings are";
+  std::string list = "the known " + std::string(what) + " are";
   const char* sep = " ";
-  for (std::string_view known : kKnownKeys) {
+  for (std::string_view k : known) {
     list += sep;
-    list += known;
+    list += k;
     sep = ", ";
   }
   return list;
 }
 
-// Where a value came from, for messages: "<source>: <key>" or "environment: STS_<KEY>".
+std::vector<std::string_view> top_level_keys() {
+  std::vector<std::string_view> out;
+  for (const auto& s : kSettings) out.push_back(s.key);
+  return out;
+}
+
+// Where a value came from: "<source>: <key path>" or "environment: STS_<KEY>".
 struct Where {
-  std::string prefix;   // everything before ": got ..."
-  std::string key;      // the setting, e.g. secret_backend_timeout
+  std::string prefix;
+  Where at(std::string_view sub) const { return Where{prefix + "." + shown(sub)}; }
+  Where index(std::size_t i) const { return Where{prefix + "[" + std::to_string(i) + "]"}; }
 };
 
 Error invalid(const Where& where, std::string_view what) {
@@ -165,13 +145,15 @@ std::string describe(const YAML::Node& node, bool mention_quotes = false) {
     case YAML::NodeType::Undefined: return "null";
     case YAML::NodeType::Scalar: break;
   }
-  const std::string quoted = "\"" + escape(node.Scalar()) + "\"";
+  const std::string quoted = "\"" + shown(node.Scalar()) + "\"";
   return mention_quotes && node.Tag() == "!" ? "the quoted string " + quoted : quoted;
 }
 
 Error bad_value(const Where& where, const YAML::Node& node, std::string_view want, bool mention_quotes = false) {
   return invalid(where, "got " + describe(node, mention_quotes) + ", want " + std::string(want));
 }
+
+// ---- typed values ------------------------------------------------------------------------
 
 bool is_unset(const YAML::Node& node) {
   return !node.IsDefined() || node.IsNull() || (node.IsScalar() && node.Scalar().empty());
@@ -231,7 +213,7 @@ Result<bool> get_bool(const Where& where, const YAML::Node& node) {
     const std::string& s = node.Scalar();
     if (s == "true" || s == "True" || s == "TRUE") return true;
     if (s == "false" || s == "False" || s == "FALSE") return false;
-    const std::string l = lower(s);
+    const std::string l = ascii_lower(s);
     if (l == "yes" || l == "no" || l == "on" || l == "off" || l == "y" || l == "n" || l == "1" || l == "0") {
       return bad_value(where, node, "true or false (yes/no/on/off/y/n/1/0 are not accepted)");
     }
@@ -254,8 +236,9 @@ Result<std::chrono::milliseconds> get_seconds(const Where& where, const YAML::No
   return std::chrono::milliseconds(*ms);
 }
 
-Result<std::size_t> get_size(const Where& where, const YAML::Node& node) {
-  const std::string want = "a whole number of bytes from 1 to " + std::to_string(kMaxOutputSize) + " (1 GiB)";
+// A whole number in [lo, hi]; `zero_ok` also accepts 0.
+Result<std::uint64_t> get_count(const Where& where, const YAML::Node& node, std::uint64_t lo, std::uint64_t hi,
+                                bool zero_ok, const std::string& want) {
   if (!plain_or_tagged(node, {"tag:yaml.org,2002:int"})) {
     if (node.IsScalar() && node.Tag() == "!") return bad_value(where, node, want + ", without quotes", true);
     return bad_value(where, node, want);
@@ -265,10 +248,11 @@ Result<std::size_t> get_size(const Where& where, const YAML::Node& node) {
   std::uint64_t v = 0;
   for (char c : s) {
     v = v * 10 + static_cast<std::uint64_t>(c - '0');
-    if (v > kMaxOutputSize) return bad_value(where, node, want);
+    if (v > hi) return bad_value(where, node, want);
   }
-  if (v == 0) return bad_value(where, node, want);
-  return static_cast<std::size_t>(v);
+  if (v == 0 && zero_ok) return v;
+  if (v < lo) return bad_value(where, node, want);
+  return v;
 }
 
 Result<std::vector<std::string>> get_string_list(const Where& where, const YAML::Node& node, std::string_view want,
@@ -277,10 +261,10 @@ Result<std::vector<std::string>> get_string_list(const Where& where, const YAML:
   std::vector<std::string> out;
   std::size_t i = 0;
   for (const auto& item : node) {
-    const Where at{where.prefix + "[" + std::to_string(i++) + "]", where.key};
+    const Where at = where.index(i++);
     if (!item.IsScalar()) return bad_value(at, item, item_want);
     if (contains_nul(item.Scalar())) return invalid(at, "contains a NUL byte; remove it");
-    if (valid_item && !valid_item(item.Scalar())) return bad_value(at, item, item_want);
+    if (valid_item != nullptr && !valid_item(item.Scalar())) return bad_value(at, item, item_want);
     out.push_back(item.Scalar());
   }
   return out;
@@ -289,10 +273,9 @@ Result<std::vector<std::string>> get_string_list(const Where& where, const YAML:
 bool is_variable_name(const std::string& s) {
   if (s.empty()) return false;
   const auto first = static_cast<unsigned char>(s[0]);
-  if (!(std::isalpha(first) || s[0] == '_')) return false;
+  if (!((first >= 'A' && first <= 'Z') || (first >= 'a' && first <= 'z') || s[0] == '_')) return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return (u < 0x80 && std::isalnum(u)) || c == '_';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
   });
 }
 
@@ -300,189 +283,466 @@ bool is_sha256(const std::string& s) {
   return s.size() == 64 && s.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
 }
 
-// A handle anywhere in a setting's value. Settings are at most two levels deep (a list of strings,
-// a map of a path); deeper structure is a type error found later, so the walk stops there.
-bool holds_handle(const YAML::Node& node, int depth = 0) {
-  if (depth > 3) return false;
-  if (node.IsScalar()) {
-    const std::string& tag = node.Tag();
-    const bool stringy = tag.empty() || tag == "?" || tag == "!" || tag == "tag:yaml.org,2002:str";
-    return stringy && parse_handle(node.Scalar()).has_value();
-  }
-  if (node.IsSequence()) {
-    for (const auto& item : node) {
-      if (holds_handle(item, depth + 1)) return true;
-    }
-  } else if (node.IsMap()) {
-    for (const auto& kv : node) {
-      if (holds_handle(kv.second, depth + 1)) return true;
-    }
-  }
-  return false;
+// A backend name: what ENC[name;key] can spell, and readable in messages.
+bool is_backend_name(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+           c == '.';
+  });
 }
 
-bool is_known(std::string_view key) {
-  return std::find(std::begin(kKnownKeys), std::end(kKnownKeys), key) != std::end(kKnownKeys);
+std::string type_list(bool builtin_only = false) {
+  std::string out;
+  if (!builtin_only) out = "executable";
+  for (auto t : {BackendType::file, BackendType::file_json, BackendType::file_yaml,
+                 BackendType::docker_secrets, BackendType::systemd_credentials, BackendType::env}) {
+    if (!out.empty()) out += ", ";
+    out += backend_type_name(t);
+  }
+  return out;
 }
 
-// What was set, so that cross-key checks know it.
-struct Seen {
-  bool command = false;
-  bool type = false;
-  bool backend_config = false;
+// A handle anywhere in a setting's value: the one walker, without the top-level rule.
+bool holds_handle(const YAML::Node& node) {
+  bool found = false;
+  Status walked = walk_handle_sites(node, WalkOptions{{}, false}, [&](const HandleSite&) { found = true; });
+  return found || !walked;   // a setting too deep to walk is refused as if it held a handle
+}
+
+// ---- what is collected before it becomes a Config ------------------------------------------
+
+struct Collected {
+  ExecutableSettings exec;
+  bool has_command = false;
+  bool trailing = false;
+  std::optional<BackendType> type;
+  std::string type_text;
+  std::optional<YAML::Node> backend_config;   // secret_backend_config, as given
+  Where backend_config_where;
+  std::optional<YAML::Node> multi;            // multi_secret_backends, as given
+  Where multi_where;
+  Config config;                              // refresh, scatter, audit settings; source
 };
 
-Status apply(const Where& where, const YAML::Node& value, BackendConfig& cfg, Seen& seen) {
-  const std::string_view key = where.key;
-  if (!is_known(key)) return invalid(where, "unknown setting; " + unknown_key_hint(key));
+// Applies one executable setting (top-level key or named backend entry key) to `exec`.
+Status apply_executable_value(Kind kind, const Where& where, const YAML::Node& value, ExecutableSettings& exec,
+                              bool& trailing, bool& has_command) {
+  switch (kind) {
+    case Kind::command: {
+      auto v = get_absolute_path(where, value, "/opt/secrets/backend");
+      if (!v) return std::move(v).error();
+      exec.command = std::move(*v);
+      has_command = true;
+      return ok();
+    }
+    case Kind::arguments: {
+      auto v = get_string_list(where, value, "a list of strings, e.g. [\"--vault\", \"prod\"]", nullptr, "a string");
+      if (!v) return std::move(v).error();
+      exec.arguments = std::move(*v);
+      return ok();
+    }
+    case Kind::timeout: {
+      auto v = get_seconds(where, value, false, kMaxTimeoutSeconds);
+      if (!v) return std::move(v).error();
+      exec.timeout = *v;
+      return ok();
+    }
+    case Kind::output_max: {
+      auto v = get_count(where, value, 1, kMaxOutputSize, false,
+                         "a whole number of bytes from 1 to " + std::to_string(kMaxOutputSize) + " (1 GiB)");
+      if (!v) return std::move(v).error();
+      exec.output_max_size = static_cast<std::size_t>(*v);
+      return ok();
+    }
+    case Kind::group_exec: {
+      auto v = get_bool(where, value);
+      if (!v) return std::move(v).error();
+      exec.allow_group_exec = *v;
+      return ok();
+    }
+    case Kind::sha256: {
+      constexpr std::string_view want = "64 hexadecimal digits (the first field of sha256sum's output)";
+      auto v = get_string(where, value, want);
+      if (!v) return std::move(v).error();
+      if (!is_sha256(*v)) return bad_value(where, value, want);
+      exec.sha256 = ascii_lower(*v);
+      return ok();
+    }
+    case Kind::trailing: {
+      auto v = get_bool(where, value);
+      if (!v) return std::move(v).error();
+      trailing = *v;
+      return ok();
+    }
+    case Kind::environment: {
+      auto v = get_string_list(where, value, "a list of variable names, e.g. [\"VAULT_ADDR\", \"HOME\"]",
+                               &is_variable_name, "a variable name (letters, digits and _, not starting with a digit)");
+      if (!v) return std::move(v).error();
+      exec.environment = std::move(*v);
+      return ok();
+    }
+    case Kind::protocol: {
+      constexpr std::string_view want = "\"1.0\" or \"1.1\"";
+      auto v = get_string(where, value, want);
+      if (!v) return std::move(v).error();
+      if (*v == "1.0" || *v == "1") {
+        exec.protocol = ProtocolVersion::v1_0;
+      } else if (*v == "1.1") {
+        exec.protocol = ProtocolVersion::v1_1;
+      } else {
+        return bad_value(where, value, want);
+      }
+      return ok();
+    }
+    default: return invalid(where, "internal error: not an executable setting");
+  }
+}
+
+Status apply_setting(const Setting& setting, const Where& where, const YAML::Node& value, Collected& c) {
   if (holds_handle(value)) {
     return make_error(Code::handle_invalid,
-                      where.prefix + ": secret_* settings cannot be ENC[] handles; write the plain value (these "
-                                     "settings configure the backend that resolves handles)");
+                      where.prefix + ": settings of stsecrets itself (secret_*, multi_secret_backends) cannot be ENC[] "
+                                     "handles; write the plain value (these settings configure the backends that "
+                                     "resolve handles)");
   }
   if (is_unset(value)) return ok();
-
-  if (key == kCommand) {
-    auto v = get_absolute_path(where, value, "/opt/secrets/backend");
-    if (!v) return std::move(v).error();
-    cfg.command = std::move(*v);
-    seen.command = true;
-  } else if (key == kArguments) {
-    auto v = get_string_list(where, value, "a list of strings, e.g. [\"--vault\", \"prod\"]", nullptr, "a string");
-    if (!v) return std::move(v).error();
-    cfg.arguments = std::move(*v);
-  } else if (key == kTimeout) {
-    auto v = get_seconds(where, value, false, kMaxTimeoutSeconds);
-    if (!v) return std::move(v).error();
-    cfg.timeout = *v;
-  } else if (key == kOutputMax) {
-    auto v = get_size(where, value);
-    if (!v) return std::move(v).error();
-    cfg.output_max_size = *v;
-  } else if (key == kGroupExec) {
-    auto v = get_bool(where, value);
-    if (!v) return std::move(v).error();
-    cfg.allow_group_exec = *v;
-  } else if (key == kSha256) {
-    constexpr std::string_view want = "64 hexadecimal digits (the first field of sha256sum's output)";
-    auto v = get_string(where, value, want);
-    if (!v) return std::move(v).error();
-    if (!is_sha256(*v)) return bad_value(where, value, want);
-    cfg.sha256 = lower(*v);
-  } else if (key == kTrailing) {
-    auto v = get_bool(where, value);
-    if (!v) return std::move(v).error();
-    cfg.remove_trailing_line_break = *v;
-  } else if (key == kEnvironment) {
-    auto v = get_string_list(where, value, "a list of variable names, e.g. [\"VAULT_ADDR\", \"HOME\"]",
-                             &is_variable_name, "a variable name (letters, digits and _, not starting with a digit)");
-    if (!v) return std::move(v).error();
-    cfg.environment = std::move(*v);
-  } else if (key == kType) {
-    auto v = get_string(where, value, "one of: file");
-    if (!v) return std::move(v).error();
-    if (*v != "file") return bad_value(where, value, "one of: file");
-    cfg.backend_type = std::move(*v);
-    seen.type = true;
-  } else if (key == kBackendConfig) {
-    constexpr std::string_view want = "a map like {root: /path/to/secrets}";
-    if (!value.IsMap()) return bad_value(where, value, want);
-    bool has_root = false;
-    for (const auto& kv : value) {
-      const std::string sub = kv.first.IsScalar() ? kv.first.Scalar() : std::string("<non-scalar key>");
-      const Where at{where.prefix + "." + escape(sub), where.key};
-      if (sub != "root") return invalid(at, "unknown setting; the file backend accepts only root");
-      auto v = get_absolute_path(at, kv.second, "/etc/stackstate-agent/secrets");
+  switch (setting.kind) {
+    case Kind::type: {
+      auto v = get_string(where, value, "one of: " + type_list());
       if (!v) return std::move(v).error();
-      cfg.file_root = std::move(*v);
-      has_root = true;
+      auto t = parse_backend_type(*v);
+      if (!t || *t == BackendType::executable) {
+        return bad_value(where, value, "one of the built-in types: " + type_list(true) +
+                                           " (an executable backend is set with secret_backend_command)");
+      }
+      c.type = *t;
+      c.type_text = *v;
+      return ok();
     }
-    if (!has_root) return invalid(where, "has no root; want " + std::string(want));
-    seen.backend_config = true;
-  } else if (key == kRefresh) {
-    auto v = get_seconds(where, value, true, kMaxRefreshSeconds);
-    if (!v) return std::move(v).error();
-    cfg.refresh_interval = *v;
-  } else if (key == kAudit) {
-    auto v = get_absolute_path(where, value, "/var/log/stackstate-agent/secrets-audit.jsonl");
-    if (!v) return std::move(v).error();
-    cfg.audit_file = std::move(*v);
+    case Kind::backend_config:
+      if (!value.IsMap()) return bad_value(where, value, "a map, e.g. {root: /path/to/secrets}");
+      c.backend_config = value;
+      c.backend_config_where = where;
+      return ok();
+    case Kind::multi:
+      if (!value.IsMap()) return bad_value(where, value, "a map of named backends, e.g. {files: {type: file, config: {root: /srv/secrets}}}");
+      c.multi = value;
+      c.multi_where = where;
+      return ok();
+    case Kind::refresh: {
+      auto v = get_seconds(where, value, true, kMaxRefreshSeconds);
+      if (!v) return std::move(v).error();
+      c.config.refresh_interval = *v;
+      return ok();
+    }
+    case Kind::scatter: {
+      auto v = get_bool(where, value);
+      if (!v) return std::move(v).error();
+      c.config.refresh_scatter = *v;
+      return ok();
+    }
+    case Kind::audit_file: {
+      auto v = get_absolute_path(where, value, "/var/log/stackstate-agent/secrets-audit.jsonl");
+      if (!v) return std::move(v).error();
+      c.config.audit_file = std::move(*v);
+      return ok();
+    }
+    case Kind::audit_max: {
+      auto v = get_count(where, value, kMinAuditSize, kMaxAuditSize, true,
+                         "a whole number of bytes: 0 (never rotate) or from " + std::to_string(kMinAuditSize) +
+                             " to " + std::to_string(kMaxAuditSize) + " (1 TiB)");
+      if (!v) return std::move(v).error();
+      c.config.audit_file_max_size = *v;
+      return ok();
+    }
+    default: return apply_executable_value(setting.kind, where, value, c.exec, c.trailing, c.has_command);
+  }
+}
+
+// ---- the backends ------------------------------------------------------------------------
+
+// The keys each built-in type's config accepts, and which of them it requires.
+struct ProviderKeys {
+  std::vector<std::string_view> allowed;
+  std::string_view required;   // "" = none
+  std::string_view example;
+};
+
+ProviderKeys provider_keys(BackendType type) {
+  switch (type) {
+    case BackendType::file: return {{"root"}, "root", "{root: /etc/stackstate-agent/secrets}"};
+    case BackendType::docker_secrets: return {{"root"}, "", "{root: /run/secrets}"};
+    case BackendType::file_json: return {{"path"}, "path", "{path: /etc/stackstate-agent/secrets.json}"};
+    case BackendType::file_yaml: return {{"path"}, "path", "{path: /etc/stackstate-agent/secrets.yaml}"};
+    case BackendType::systemd_credentials: return {{}, "", "{}"};
+    case BackendType::env: return {{"allowed_keys"}, "allowed_keys", "{allowed_keys: [DB_PASSWORD]}"};
+    case BackendType::executable: break;
+  }
+  return {{}, "", ""};
+}
+
+// Parses a built-in type's config map (which may be absent when nothing is required).
+Status parse_provider(BackendType type, const Where& where, const std::optional<YAML::Node>& config,
+                      const Environment& env, Backend& out) {
+  const ProviderKeys keys = provider_keys(type);
+  bool has_required = keys.required.empty();
+  if (config) {
+    for (const auto& kv : *config) {
+      const std::string sub = kv.first.IsScalar() ? kv.first.Scalar() : std::string("<non-scalar key>");
+      const Where at = where.at(sub);
+      if (std::find(keys.allowed.begin(), keys.allowed.end(), sub) == keys.allowed.end()) {
+        return invalid(at, "unknown setting for a " + std::string(backend_type_name(type)) + " backend; " +
+                               (keys.allowed.empty() ? std::string("it takes no settings")
+                                                     : unknown_key_hint(sub, keys.allowed, "settings")));
+      }
+      if (sub == keys.required) has_required = true;
+      if (sub == "root") {
+        auto v = get_absolute_path(at, kv.second, "/etc/stackstate-agent/secrets");
+        if (!v) return std::move(v).error();
+        out.provider.root = std::move(*v);
+      } else if (sub == "path") {
+        auto v = get_absolute_path(at, kv.second, "/etc/stackstate-agent/secrets.json");
+        if (!v) return std::move(v).error();
+        out.provider.path = std::move(*v);
+      } else if (sub == "allowed_keys") {
+        auto v = get_string_list(at, kv.second, "a list of variable names, e.g. [\"DB_PASSWORD\"]", &is_variable_name,
+                                 "a variable name (letters, digits and _, not starting with a digit)");
+        if (!v) return std::move(v).error();
+        out.provider.allowed_keys = std::move(*v);
+      }
+    }
+  }
+  if (!has_required) {
+    return invalid(where, "a " + std::string(backend_type_name(type)) + " backend needs " + std::string(keys.required) +
+                              "; write e.g. " + std::string(keys.example));
+  }
+  if (type == BackendType::docker_secrets && out.provider.root.empty()) out.provider.root = "/run/secrets";
+  if (type == BackendType::systemd_credentials) {
+    // Resolved now, from the environment the config was loaded with; empty means "not running
+    // under systemd with credentials", which the provider reports when it is used.
+    if (auto it = env.find("CREDENTIALS_DIRECTORY"); it != env.end()) out.provider.root = it->second;
   }
   return ok();
 }
 
-std::string source_prefix(std::string_view source, std::string_view key) {
-  std::string out;
-  if (!source.empty()) {
-    out += escape(source);
-    out += ": ";
+Result<Backend> parse_named(const std::string& name, const YAML::Node& entry, const Where& where,
+                            const Environment& env) {
+  if (!is_backend_name(name)) {
+    return invalid(where, "is not a usable backend name; use letters, digits, '_', '-' and '.' (at most 64), "
+                          "since handles spell it as ENC[name;key]");
   }
-  out += escape(key);
-  return out;
-}
-
-// Keeps the fixed part of a yaml-cpp message. Some messages end in input text after ": "
-// (e.g. "unknown escape character: X", "bad YAML version: ..."), which could be config bytes.
-std::string sanitized_yaml_message(const std::string& msg) {
-  std::string out = msg.substr(0, msg.find(": "));
-  return escape(out);
-}
-
-std::string yaml_error_text(const YAML::Exception& e) {
-  std::string out = "not valid YAML";
-  if (!e.mark.is_null()) {
-    out += " at line " + std::to_string(e.mark.line + 1) + ", column " + std::to_string(e.mark.column + 1);
+  if (!entry.IsMap()) {
+    return bad_value(where, entry, "a map like {type: file, config: {root: /path/to/secrets}}");
   }
-  out += ": " + sanitized_yaml_message(e.msg);
-  return out;
-}
-
-Status apply_environment(const Environment& env, BackendConfig& cfg, Seen& seen) {
-  for (auto it = env.lower_bound(std::string(kEnvPrefix) + "SECRET_"); it != env.end(); ++it) {
-    const std::string& name = it->first;
-    if (!starts_with(name, "STS_SECRET_")) break;
-    const std::string key = lower(std::string_view(name).substr(kEnvPrefix.size()));
-    const Where where{"environment: " + escape(name), key};
-    if (upper(key) != name.substr(kEnvPrefix.size()) || !is_known(key)) {
-      return invalid(where, "unknown setting (no " + escape(key) + " key); " + unknown_key_hint(key));
+  Backend b;
+  b.name = name;
+  b.where = where.prefix;
+  std::optional<YAML::Node> config;
+  bool has_type = false;
+  for (const auto& kv : entry) {
+    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string("<non-scalar key>");
+    const Where at = where.at(key);
+    if (key == "type") {
+      auto v = get_string(at, kv.second, "one of: " + type_list());
+      if (!v) return std::move(v).error();
+      auto t = parse_backend_type(*v);
+      if (!t) return bad_value(at, kv.second, "one of: " + type_list());
+      b.type = *t;
+      has_type = true;
+    } else if (key == "config") {
+      if (!is_unset(kv.second) && !kv.second.IsMap()) return bad_value(at, kv.second, "a map of the backend's settings");
+      if (kv.second.IsMap()) config = kv.second;
+    } else {
+      return invalid(at, "unknown setting; a named backend takes type and config");
     }
-    const std::string& raw = it->second;
+  }
+  if (!has_type) return invalid(where, "has no type; add type: one of " + type_list());
+  const Where config_where = where.at("config");
+  if (b.type != BackendType::executable) {
+    Status st = parse_provider(b.type, config_where, config, env, b);
+    if (!st) return std::move(st).error();
+    return b;
+  }
+  bool has_command = false;
+  if (config) {
+    std::vector<std::string_view> known;
+    for (const auto& [k, kind] : kExecutableEntryKeys) known.push_back(k);
+    for (const auto& kv : *config) {
+      const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string("<non-scalar key>");
+      const Where at = config_where.at(key);
+      const auto it = std::find_if(std::begin(kExecutableEntryKeys), std::end(kExecutableEntryKeys),
+                                   [&](const auto& p) { return p.first == key; });
+      if (it == std::end(kExecutableEntryKeys)) {
+        return invalid(at, "unknown setting for an executable backend; " + unknown_key_hint(key, known, "settings"));
+      }
+      if (is_unset(kv.second)) continue;
+      Status st = apply_executable_value(it->second, at, kv.second, b.exec, b.remove_trailing_line_break, has_command);
+      if (!st) return std::move(st).error();
+    }
+  }
+  if (!has_command) {
+    return invalid(config_where, "an executable backend needs command; write e.g. {command: /opt/secrets/backend}");
+  }
+  return b;
+}
+
+// Builds the default backend and the named ones, and checks the rules across keys.
+Result<Config> finish(Collected c, const Environment& env, const std::string& where_all) {
+  Config cfg = std::move(c.config);
+  if (c.has_command && c.type) {
+    return make_error(Code::config_invalid,
+                      where_all + ": secret_backend_command and secret_backend_type are both set; set only one "
+                                  "(an executable backend or a built-in one)");
+  }
+  if (c.backend_config && !c.type) {
+    return make_error(Code::config_invalid,
+                      where_all + ": secret_backend_config is set but secret_backend_type is not; add "
+                                  "secret_backend_type (e.g. file) or remove secret_backend_config");
+  }
+  if (c.type) {
+    Backend b;
+    b.type = *c.type;
+    b.where = where_all + ": secret_backend_type";
+    b.remove_trailing_line_break = c.trailing;
+    const ProviderKeys keys = provider_keys(*c.type);
+    if (!keys.required.empty() && !c.backend_config) {
+      return make_error(Code::config_invalid, where_all + ": secret_backend_type is \"" + shown(c.type_text) +
+                                                  "\" but secret_backend_config is not set; add secret_backend_config: " +
+                                                  std::string(keys.example));
+    }
+    Status st = parse_provider(*c.type, c.backend_config_where, c.backend_config, env, b);
+    if (!st) return std::move(st).error();
+    cfg.default_backend = std::move(b);
+  } else if (c.has_command) {
+    Backend b;
+    b.type = BackendType::executable;
+    b.exec = std::move(c.exec);
+    b.remove_trailing_line_break = c.trailing;
+    b.where = where_all + ": secret_backend_command";
+    cfg.default_backend = std::move(b);
+  }
+  if (c.multi) {
+    for (const auto& kv : *c.multi) {
+      const std::string name = kv.first.IsScalar() ? kv.first.Scalar() : std::string("<non-scalar key>");
+      const Where at = c.multi_where.at(name);
+      auto b = parse_named(name, kv.second, at, env);
+      if (!b) return std::move(b).error();
+      if (!cfg.named.emplace(name, std::move(*b)).second) return invalid(at, "is defined more than once; keep one");
+    }
+  }
+  return cfg;
+}
+
+Status apply_environment(const Environment& env, Collected& c) {
+  for (const auto& [name, raw] : env) {
+    if (!name.starts_with(kEnvPrefix)) continue;
+    const std::string key = ascii_lower(std::string_view(name).substr(kEnvPrefix.size()));
+    if (!is_setting_key(key)) continue;
+    const Where where{"environment: " + shown(name)};
+    const Setting* setting = find_setting(key);
+    if (setting == nullptr || ascii_upper(key) != name.substr(kEnvPrefix.size())) {
+      return invalid(where, "unknown setting (no " + shown(key) + " key); " +
+                                unknown_key_hint(key, top_level_keys(), "settings"));
+    }
     if (raw.empty()) continue;
     YAML::Node value;
-    if (is_string_setting(key)) {
+    if (setting->verbatim_env) {
       value = YAML::Node(raw);
     } else {
-      try {
-        value = YAML::Load(raw);
-      } catch (const YAML::Exception& e) {
-        return invalid(where, yaml_error_text(e) + "; write one YAML value, e.g. 5, true or [\"a\", \"b\"]");
+      auto parsed = parse_yaml(raw, "environment: " + name);
+      if (!parsed) {
+        std::string message = std::move(parsed).error().message;
+        constexpr std::string_view kTail = "; fix the syntax";
+        if (message.ends_with(kTail)) message.resize(message.size() - kTail.size());
+        return make_error(Code::config_invalid, message + "; write one YAML value, e.g. 5, true or [\"a\", \"b\"]");
       }
+      value = std::move(*parsed);
     }
-    Status s = apply(where, value, cfg, seen);
-    if (!s) return s;
+    Status st = apply_setting(*setting, where, value, c);
+    if (!st) return st;
   }
   return ok();
 }
 
 }  // namespace
 
-Environment current_environment() {
-  Environment env;
-  if (environ == nullptr) return env;
-  for (char** p = environ; *p != nullptr; ++p) {
-    const std::string_view entry(*p);
-    const auto eq = entry.find('=');
-    if (eq == std::string_view::npos || eq == 0) continue;
-    env.emplace(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));  // first wins, like getenv
+std::string_view backend_type_name(BackendType type) noexcept {
+  switch (type) {
+    case BackendType::executable: return "executable";
+    case BackendType::file: return "file";
+    case BackendType::file_json: return "file.json";
+    case BackendType::file_yaml: return "file.yaml";
+    case BackendType::docker_secrets: return "docker.secrets";
+    case BackendType::systemd_credentials: return "systemd.credentials";
+    case BackendType::env: return "env";
   }
-  return env;
+  return "unknown";
 }
 
-Result<BackendConfig> load_config(const YAML::Node& root, const Environment& env, std::string_view source) {
-  BackendConfig cfg;
-  cfg.source = std::string(source);
-  Seen seen;
-  const std::string where_all = source.empty() ? std::string("config") : escape(source);
+std::optional<BackendType> parse_backend_type(std::string_view name) noexcept {
+  if (name == "file.text") return BackendType::file;
+  for (auto t : {BackendType::executable, BackendType::file, BackendType::file_json, BackendType::file_yaml,
+                 BackendType::docker_secrets, BackendType::systemd_credentials, BackendType::env}) {
+    if (backend_type_name(t) == name) return t;
+  }
+  return std::nullopt;
+}
+
+std::string_view protocol_version_name(ProtocolVersion version) noexcept {
+  return version == ProtocolVersion::v1_1 ? "1.1" : "1.0";
+}
+
+std::string Backend::describe() const {
+  switch (type) {
+    case BackendType::executable: return exec.command;
+    case BackendType::file:
+    case BackendType::docker_secrets:
+    case BackendType::systemd_credentials:
+      return std::string(backend_type_name(type)) + ":" + (provider.root.empty() ? "(unset)" : provider.root);
+    case BackendType::file_json:
+    case BackendType::file_yaml: return std::string(backend_type_name(type)) + ":" + provider.path;
+    case BackendType::env: return "env";
+  }
+  return "unknown";
+}
+
+std::vector<const Backend*> Config::backends() const {
+  std::vector<const Backend*> out;
+  if (default_backend) out.push_back(&*default_backend);
+  for (const auto& [name, b] : named) out.push_back(&b);
+  return out;
+}
+
+Result<Route> route_handle(const Config& config, std::string_view handle) {
+  if (!config.named.empty()) {
+    if (const auto semi = handle.find(';'); semi != std::string_view::npos) {
+      const std::string_view name = handle.substr(0, semi);
+      const auto it = config.named.find(name);
+      if (it == config.named.end()) {
+        std::string known;
+        for (const auto& [n, b] : config.named) known += (known.empty() ? "" : ", ") + n;
+        return make_error(Code::backend_unknown, "ENC[" + shown(name) + ";...] names the backend \"" + shown(name) +
+                                                     "\", which multi_secret_backends does not define (it defines " +
+                                                     known + "); fix the name or add the backend");
+      }
+      return Route{&it->second, handle.substr(semi + 1)};
+    }
+  }
+  if (!config.default_backend) {
+    std::string where = config.source.empty() ? std::string("the main config") : shown(config.source);
+    return make_error(Code::config_no_backend,
+                      "ENC[] handles are used but no secret backend is configured: set secret_backend_command "
+                      "(or secret_backend_type" + std::string(config.named.empty() ? "" : ", or name a backend as ENC[name;key]") +
+                          ") in " + where + "; handles are never passed through literally");
+  }
+  return Route{&*config.default_backend, handle};
+}
+
+Result<Config> load_config(const YAML::Node& root, const Environment& env, std::string_view source) {
+  Collected c;
+  c.config.source = std::string(source);
+  const std::string where_all = source.empty() ? std::string("config") : shown(source);
 
   if (root.IsDefined() && !root.IsNull()) {
     if (!root.IsMap()) {
@@ -492,70 +752,29 @@ Result<BackendConfig> load_config(const YAML::Node& root, const Environment& env
     std::set<std::string, std::less<>> keys;
     for (const auto& kv : root) {
       if (!kv.first.IsScalar()) continue;
-      const std::string key = kv.first.Scalar();
-      if (!starts_with(key, kSecretPrefix)) continue;
-      const Where where{source_prefix(source, key), key};
+      const std::string& key = kv.first.Scalar();
+      if (!is_setting_key(key)) continue;
+      const Where where{(source.empty() ? std::string() : shown(source) + ": ") + shown(key)};
+      const Setting* setting = find_setting(key);
+      if (setting == nullptr) {
+        return invalid(where, "unknown setting; " + unknown_key_hint(key, top_level_keys(), "settings"));
+      }
       if (!keys.insert(key).second) return invalid(where, "is set more than once; keep one");
-      Status s = apply(where, kv.second, cfg, seen);
+      Status s = apply_setting(*setting, where, kv.second, c);
       if (!s) return std::move(s).error();
     }
   }
-
-  Status s = apply_environment(env, cfg, seen);
+  Status s = apply_environment(env, c);
   if (!s) return std::move(s).error();
-
-  if (seen.command && seen.type) {
-    return make_error(Code::config_invalid,
-                      where_all + ": secret_backend_command and secret_backend_type are both set; set only one "
-                                  "(an executable backend or a built-in one)");
-  }
-  if (seen.type && !seen.backend_config) {
-    return make_error(Code::config_invalid,
-                      where_all + ": secret_backend_type is \"" + escape(cfg.backend_type) +
-                          "\" but secret_backend_config is not set; add secret_backend_config: {root: /path/to/secrets}");
-  }
-  if (seen.backend_config && !seen.type) {
-    return make_error(Code::config_invalid,
-                      where_all + ": secret_backend_config is set but secret_backend_type is not; add "
-                                  "secret_backend_type: file or remove secret_backend_config");
-  }
-  return cfg;
+  return finish(std::move(c), env, where_all);
 }
 
-Result<BackendConfig> load_config_file(const std::string& path, const Environment& env) {
-  const std::string shown = escape(path);
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!file) {
-    const int err = errno;
-    return make_error(Code::config_unreadable,
-                      "cannot read " + shown + ": " + std::error_code(err, std::generic_category()).message(), err);
-  }
-  std::string text;
-  char buf[16384];
-  for (;;) {
-    const std::size_t n = std::fread(buf, 1, sizeof buf, file.get());
-    text.append(buf, n);
-    if (text.size() > kMaxConfigFileBytes) {
-      return make_error(Code::config_unreadable, "cannot read " + shown + ": larger than " +
-                                                     std::to_string(kMaxConfigFileBytes / (1024 * 1024)) +
-                                                     " MiB; is this the right file?");
-    }
-    if (n < sizeof buf) {
-      if (std::ferror(file.get())) {
-        const int err = errno;
-        return make_error(Code::config_unreadable,
-                          "cannot read " + shown + ": " + std::error_code(err, std::generic_category()).message(), err);
-      }
-      break;
-    }
-  }
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    return make_error(Code::config_unreadable, shown + ": " + yaml_error_text(e) + "; fix the syntax");
-  }
-  return load_config(root, env, path);
+Result<Config> load_config_file(const std::string& path, const Environment& env) {
+  auto doc = load_document(path);
+  if (!doc) return std::move(doc).error();
+  auto cfg = load_config(doc->root, env, path);
+  if (cfg) cfg->file = path;
+  return cfg;
 }
 
 }  // namespace sts

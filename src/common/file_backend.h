@@ -1,7 +1,7 @@
 // File: file_backend.h
 //
 // The file backend: a handle is the name of a file under a root folder. Shared by the built-in
-// `secret_backend_type: file` (FileFetcher, in-process) and `stsecrets helper read-file DIR`.
+// file providers (providers.cpp) and `stsecrets helper read-file DIR`.
 //
 // Rules (SPEC 7): reads ROOT/handle, at most 64 KiB; per-handle errors for a missing file, a
 // directory, a path that leaves ROOT (`..`, absolute, a symlink pointing outside) and a file that
@@ -25,8 +25,5 @@ constexpr std::size_t kMaxFileSecretBytes = 64 * 1024;
 // Errors: Code::handle_missing (no such file), Code::handle_backend_error (directory, escapes
 // the root, too large, unreadable), each message naming the handle and the cause.
 Result<SecureBuffer> read_file_secret(const std::string& root, std::string_view handle);
-
-std::unique_ptr<Fetcher> make_file_fetcher(const std::string& root, bool remove_trailing_line_break,
-                                           std::string audit_file);
 
 }  // namespace sts

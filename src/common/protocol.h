@@ -11,7 +11,7 @@
 //
 //   std::string req = sts::encode_request({sts::ProtocolVersion::v1_1, handles, config.timeout});
 //   auto fr = sts::validate_response(out, handles, {config.remove_trailing_line_break}, exe);
-//   auto request = sts::validate_request(stdin_bytes);    // stdin read with a kMaxRequestBytes cap
+//   auto request = sts::validate_request(stdin_bytes);    // read with the kMaxRequestBytes cap
 //
 // The two validators share one strict, non-recursive JSON reader (json_lexer.h) instead of
 // nlohmann: nlohmann's lexer keeps every token in a default-allocated buffer and puts
@@ -27,6 +27,7 @@
 // Thread-safety: pure functions.
 #pragma once
 
+#include "stsecrets/config.h"
 #include "stsecrets/error.h"
 #include "stsecrets/fetcher.h"
 
@@ -43,9 +44,6 @@ namespace sts {
 
 // SPEC 3: a response (or request) nesting deeper than this many containers is refused.
 constexpr std::size_t kMaxJsonDepth = 32;
-// The largest request `stsecrets backend` / `helper read-file` accept. The caller that reads
-// stdin enforces it while reading (so a flood costs no memory); validate_request checks it too.
-constexpr std::size_t kMaxRequestBytes = 1024 * 1024;
 // A request's secret_backend_timeout above this is taken as this (one day, the config's own
 // upper bound for secret_backend_timeout): it is the agent's budget, and a longer one means
 // nothing more to a backend.
@@ -53,12 +51,8 @@ constexpr std::chrono::seconds kMaxRequestTimeout{86400};
 
 // ---- request ---------------------------------------------------------------------------------
 
-enum class ProtocolVersion : std::uint8_t {
-  v1_0,   // {"version":"1.0","secrets":[...]}
-  v1_1,   // 1.0 plus "secret_backend_timeout": N (Datadog Agent 7.x)
-};
-// "1.0" / "1.1".
-const char* protocol_version_text(ProtocolVersion version) noexcept;
+// ProtocolVersion (v1_0, v1_1) and protocol_version_name() live in stsecrets/config.h, where
+// secret_backend_protocol_version is read. 1.1 adds "secret_backend_timeout": N (Datadog Agent 7.x).
 
 // One request, as sent or as received.
 struct Request {
@@ -90,7 +84,8 @@ std::string encode_request(const std::vector<std::string>& handles);
 //   - a handle sent twice is answered once: the protocol sends each handle once (SPEC 3), but a
 //     repeat is harmless (the response still has one key per handle) and refusing it would fail
 //     every secret of the agent, so Request::handles is sorted and de-duplicated;
-//   - more than kMaxRequestBytes bytes is an error.
+//   - more than kMaxRequestBytes (stsecrets/serve.h: 1 MiB) is an error. The caller that reads
+//     stdin enforces that cap while reading, so a flood costs no memory; this is the backstop.
 Result<Request> validate_request(std::string_view bytes);
 
 // ---- response --------------------------------------------------------------------------------

@@ -33,8 +33,19 @@ using ValueSource = std::function<void(const std::function<void(std::string_view
 std::size_t register_source(ValueSource source);
 void unregister_source(std::size_t token);
 
-// Redacts in place; returns the number of replacements.
-std::size_t scrub(std::string& text);
+struct ScrubOptions {
+  // Where a stream cut at its start begins in the text (a stderr tail after the log line's
+  // prefix): the longest prefix of it, kMinFragmentBytes or more, that is the end of a known
+  // value (or of its escaped form) is masked too, so no fragment of that size remains.
+  std::size_t stream_start = static_cast<std::size_t>(-1);
+};
+constexpr std::size_t kMinFragmentBytes = 8;
+
+// Redacts in place; returns the number of replacements. Each known value is masked as it is,
+// and in the JSON-escaped forms a backend may print it in: minimal escaping (\" \\ \n \u0001),
+// ASCII-only escaping (\u00e9, as Python's json.dumps writes), and HTML-safe escaping (\u003c
+// \u003e \u0026, as Go's encoding/json writes).
+std::size_t scrub(std::string& text, const ScrubOptions& options = {});
 
 }  // namespace redaction
 }  // namespace sts

@@ -10,14 +10,15 @@
 #include <algorithm>
 
 namespace sts {
+namespace {
 
-const char* protocol_version_text(ProtocolVersion version) noexcept {
-  switch (version) {
-    case ProtocolVersion::v1_0: return "1.0";
-    case ProtocolVersion::v1_1: return "1.1";
-  }
-  return "1.0";
+// The wire text of a version. Not protocol_version_name() (config.cpp): the protocol files are
+// part of the Windows core, which config.cpp (yaml-cpp) is not.
+const char* wire_version(ProtocolVersion version) noexcept {
+  return version == ProtocolVersion::v1_1 ? "1.1" : "1.0";
 }
+
+}  // namespace
 
 std::string encode_request(const Request& request) {
   std::vector<std::string> handles = request.handles;
@@ -26,7 +27,7 @@ std::string encode_request(const Request& request) {
 
   // ordered_json keeps "version" first, as SPEC 3 writes it.
   nlohmann::ordered_json out;
-  out["version"] = protocol_version_text(request.version);
+  out["version"] = wire_version(request.version);
   out["secrets"] = std::move(handles);
   if (request.version == ProtocolVersion::v1_1 && request.timeout) {
     // Whole seconds, rounded up: a backend told less than the configured time would give up

@@ -15,6 +15,7 @@
 
 #include "stsecrets/handles.h"
 #include "stsecrets/secure_buffer.h"
+#include "stsecrets/serve.h"   // kMaxRequestBytes: the one home of the request size cap
 
 #include <algorithm>
 #include <charconv>

@@ -1,110 +1,150 @@
-// The Resolver: DESIGN's pipe for a host program. scan -> cache lookup -> one backend run for
-// all misses -> validation (inside the fetcher) -> cache -> all-or-nothing substitution.
+// The Resolver: DESIGN's pipe for a host program. scan (scan_inputs) -> cache lookup -> one
+// fetch for all misses (one run per backend, inside the fetcher) -> validation -> cache ->
+// all-or-nothing substitution.
 #include "stsecrets/resolver.h"
 
 #include "common/log.h"
 #include "common/secret_cache.h"
 #include "common/substitution.h"
+#include "common/text.h"
 
-#include <chrono>
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 namespace sts {
 namespace {
 
-// Joins located scan errors into one Error, one problem per line.
+// Joins located scan errors into one Error (the first one's code), one problem per line.
 Error scan_failure(const std::vector<Error>& errors) {
   std::string message;
   for (const auto& e : errors) {
     if (!message.empty()) message += '\n';
     message += e.message;
   }
-  return make_error(Code::handle_invalid, std::move(message));
+  return make_error(errors.front().code, std::move(message));
+}
+
+std::vector<HandleUse> uses_of(const std::string& handle, const std::vector<HandleUse>& uses) {
+  std::vector<HandleUse> out;
+  for (const auto& u : uses) {
+    if (u.handle == handle) out.push_back(u);
+  }
+  return out;
 }
 
 }  // namespace
 
-Resolver::Resolver(BackendConfig config, FetcherOptions options)
-    : config_(std::move(config)),
-      fetcher_(make_fetcher(config_, std::move(options))),
-      cache_(std::make_unique<SecretCache>()) {
-  if (config_.refresh_interval.count() > 0) refresher_ = std::thread([this] { refresh_loop(); });
+struct Resolver::Impl {
+  Config config;
+  std::unique_ptr<Fetcher> fetcher;
+  SecretCache cache;
+
+  mutable std::mutex stats_mu;
+  ResolverStats stats;
+
+  std::mutex refresh_mu;
+  std::condition_variable refresh_cv;
+  bool stopping = false;
+  std::thread refresher;
+
+  Impl(Config c, std::unique_ptr<Fetcher> f) : config(std::move(c)), fetcher(std::move(f)) {}
+
+  void count_failure(Code code) {
+    std::lock_guard<std::mutex> lock(stats_mu);
+    ++stats.failures_by_code[code_name(code)];
+  }
+
+  // The shared middle of every resolve: make `uses` available in the cache with at most one fetch.
+  Result<ResolveReport> lookup(const std::vector<HandleUse>& uses) {
+    ResolveReport report;
+    const std::vector<std::string> handles = unique_handles(uses);
+    report.handles = handles.size();
+    if (handles.empty()) return report;
+    const auto started = std::chrono::steady_clock::now();
+    auto got = cache.get_or_fetch(handles, *fetcher);
+    {
+      std::lock_guard<std::mutex> lock(stats_mu);
+      const std::size_t runs = got ? got->backend_runs : 1;
+      stats.runs += runs;
+      if (runs > 0) {
+        stats.last_run_duration =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+      }
+      if (got) {
+        stats.hits += got->from_cache;
+        stats.misses += handles.size() - got->from_cache;
+      }
+    }
+    if (!got) {
+      count_failure(got.error().code);
+      return std::move(got).error();
+    }
+    report.from_cache = got->from_cache;
+    report.backend_runs = got->backend_runs;
+    for (auto& [handle, error] : got->failures) {
+      count_failure(error.code);
+      report.failures.push_back(HandleFailure{handle, uses_of(handle, uses), error});
+    }
+    return report;
+  }
+
+  void refresh_loop(Resolver& owner) {
+    std::unique_lock<std::mutex> lock(refresh_mu);
+    while (!refresh_cv.wait_for(lock, config.refresh_interval, [this] { return stopping; })) {
+      lock.unlock();
+      auto r = owner.refresh();
+      if (!r) log::warn("periodic refresh failed: " + r.error().message);
+      lock.lock();
+    }
+  }
+};
+
+Resolver::Resolver(Config config, FetcherOptions options) {
+  auto fetcher = make_fetcher(config, options);
+  impl_ = std::make_unique<Impl>(std::move(config), std::move(fetcher));
+  if (impl_->config.refresh_interval.count() > 0) impl_->refresher = std::thread([this] { impl_->refresh_loop(*this); });
 }
 
-Resolver::Resolver(BackendConfig config, std::unique_ptr<Fetcher> fetcher)
-    : config_(std::move(config)), fetcher_(std::move(fetcher)), cache_(std::make_unique<SecretCache>()) {
-  if (config_.refresh_interval.count() > 0) refresher_ = std::thread([this] { refresh_loop(); });
+Resolver::Resolver(Config config, std::unique_ptr<Fetcher> fetcher)
+    : impl_(std::make_unique<Impl>(std::move(config), std::move(fetcher))) {
+  if (impl_->config.refresh_interval.count() > 0) impl_->refresher = std::thread([this] { impl_->refresh_loop(*this); });
 }
 
 Resolver::~Resolver() {
   {
-    std::lock_guard<std::mutex> lock(refresh_mu_);
-    stopping_ = true;
+    std::lock_guard<std::mutex> lock(impl_->refresh_mu);
+    impl_->stopping = true;
   }
-  refresh_cv_.notify_all();
-  if (refresher_.joinable()) refresher_.join();
-}
-
-void Resolver::refresh_loop() {
-  std::unique_lock<std::mutex> lock(refresh_mu_);
-  while (!refresh_cv_.wait_for(lock, config_.refresh_interval, [this] { return stopping_; })) {
-    lock.unlock();
-    auto r = refresh();
-    if (!r) log::warn("periodic refresh failed: " + r.error().message);
-    lock.lock();
-  }
-}
-
-// The shared middle of every resolve: make `uses` available in the cache with at most one run.
-Result<ResolveReport> Resolver::lookup(const std::vector<HandleUse>& uses) {
-  ResolveReport report;
-  const std::vector<std::string> handles = unique_handles(uses);
-  report.handles = handles.size();
-  if (handles.empty()) return report;
-  // Fail closed: handles without a backend are an error, never passed through (CVE-2021-41092).
-  if (!fetcher_) return fetcher_.error();
-  auto got = cache_->get_or_fetch(handles, *fetcher_.value());
-  if (!got) {
-    runs_ += 1;
-    return std::move(got).error();
-  }
-  report.from_cache = got->from_cache;
-  report.backend_runs = got->backend_runs;
-  runs_ += got->backend_runs;
-  for (auto& [handle, error] : got->failures) {
-    HandleFailure f;
-    f.handle = handle;
-    for (const auto& u : uses) {
-      if (u.handle == handle) f.uses.push_back(u);
-    }
-    f.error = error;
-    report.failures.push_back(std::move(f));
-  }
-  return report;
+  impl_->refresh_cv.notify_all();
+  if (impl_->refresher.joinable()) impl_->refresher.join();
 }
 
 Result<ResolveReport> Resolver::resolve(std::vector<Document>& docs) {
-  std::vector<HandleUse> uses;
-  std::vector<Error> errors;
-  for (const auto& doc : docs) {
-    ScanResult r = scan_document(doc.root, doc.origin);
-    uses.insert(uses.end(), r.uses.begin(), r.uses.end());
-    errors.insert(errors.end(), r.errors.begin(), r.errors.end());
-  }
-  if (!errors.empty()) return scan_failure(errors);
-  auto report = lookup(uses);
+  ScanResult scan = scan_inputs(docs, nullptr, EnvScan::none, &impl_->config);
+  if (!scan.errors.empty()) return scan_failure(scan.errors);
+  auto report = impl_->lookup(scan.uses);
   if (!report || !report->failures.empty() || report->handles == 0) return report;
-  if (!substitute_documents(docs, *cache_)) {
-    return make_error(Code::internal, "a secret was evicted while substituting (concurrent clear()); retry");
+  auto not_utf8 = substitute_documents(docs, impl_->cache);
+  if (!not_utf8) return std::move(not_utf8).error();
+  for (const auto& handle : *not_utf8) {
+    report->failures.push_back(HandleFailure{
+        handle, uses_of(handle, scan.uses),
+        make_error(Code::handle_value_invalid, "handle \"" + sanitize_backend_text(handle) +
+                                                   "\": its value is not valid UTF-8, so it cannot be written into a "
+                                                   "YAML document; store the secret as UTF-8 text")});
   }
   return report;
 }
 
 Result<ResolveReport> Resolver::resolve_environment(Environment& env, EnvScan mode) {
-  ScanResult r = scan_environment(env, mode);
-  if (!r.errors.empty()) return scan_failure(r.errors);
-  auto report = lookup(r.uses);
+  ScanResult scan = scan_inputs({}, &env, mode, &impl_->config);
+  if (!scan.errors.empty()) return scan_failure(scan.errors);
+  auto report = impl_->lookup(scan.uses);
   if (!report || !report->failures.empty() || report->handles == 0) return report;
-  if (!substitute_environment(env, r.uses, *cache_)) {
+  if (!substitute_environment(env, scan.uses, impl_->cache)) {
     return make_error(Code::internal, "a secret was evicted while substituting (concurrent clear()); retry");
   }
   return report;
@@ -116,31 +156,31 @@ Result<ResolveReport> Resolver::with_values(
   std::vector<HandleUse> uses;
   std::vector<Error> errors;
   for (const auto& h : handles) {
-    auto st = validate_handle(h, "api", "with_values");
-    if (!st) {
+    if (Status st = validate_handle(h, "api", "with_values"); !st) {
       errors.push_back(std::move(st).error());
       continue;
     }
-    HandleUse u;
-    u.handle = h;
-    u.origin = "api";
-    uses.push_back(std::move(u));
+    uses.push_back(HandleUse{HandleUse::Kind::api, h, "api", "with_values", {}});
   }
   if (!errors.empty()) return scan_failure(errors);
-  auto report = lookup(uses);
-  if (!report || !report->failures.empty()) return report;
+  auto report = impl_->lookup(uses);
+  if (!report) return report;
   for (const auto& h : unique_handles(uses)) {
-    cache_->with_value(h, [&](std::string_view v) { fn(h, v); });
+    const bool failed = std::any_of(report->failures.begin(), report->failures.end(),
+                                    [&](const HandleFailure& f) { return f.handle == h; });
+    if (!failed) impl_->cache.with_value(h, [&](std::string_view v) { fn(h, v); });
   }
   return report;
 }
 
 Result<RefreshReport> Resolver::refresh() {
   RefreshReport out;
-  if (cache_->size() == 0) return out;
-  if (!fetcher_) return fetcher_.error();
-  auto r = cache_->refresh(*fetcher_.value());
-  runs_ += 1;
+  if (impl_->cache.size() == 0) return out;
+  auto r = impl_->cache.refresh(*impl_->fetcher);
+  {
+    std::lock_guard<std::mutex> lock(impl_->stats_mu);
+    ++impl_->stats.runs;
+  }
   if (!r) return std::move(r).error();
   out.changed = std::move(r->changed);
   for (auto& [handle, error] : r->failures) out.failures.push_back({handle, {}, error});
@@ -152,8 +192,15 @@ Result<RefreshReport> Resolver::refresh() {
   return out;
 }
 
-void Resolver::clear() { cache_->clear(); }
+void Resolver::clear() { impl_->cache.clear(); }
 
-std::size_t Resolver::backend_runs() const { return runs_.load(); }
+ResolverStats Resolver::stats() const {
+  std::lock_guard<std::mutex> lock(impl_->stats_mu);
+  ResolverStats s = impl_->stats;
+  s.cache_size = impl_->cache.size();
+  return s;
+}
+
+const Config& Resolver::config() const { return impl_->config; }
 
 }  // namespace sts

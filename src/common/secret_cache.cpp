@@ -98,7 +98,7 @@ Result<CacheLookup> SecretCache::get_or_fetch(const std::vector<std::string>& ha
         FetchResult& result = *got;
         for (const auto& h : mine) {
           if (auto v = result.values.find(h); v != result.values.end()) {
-            values_.insert_or_assign(h, std::move(v->second));
+            values_.insert_or_assign(h, std::make_shared<const SecureBuffer>(std::move(v->second)));
           } else if (auto e = result.failures.find(h); e != result.failures.end()) {
             flight->failures.emplace(h, e->second);
             out.failures.emplace(h, e->second);
@@ -139,10 +139,24 @@ Result<CacheLookup> SecretCache::get_or_fetch(const std::vector<std::string>& ha
 }
 
 bool SecretCache::with_value(std::string_view handle, const std::function<void(std::string_view)>& fn) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = values_.find(handle);
-  if (it == values_.end()) return false;
-  fn(it->second.view());
+  Value value;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = values_.find(handle);
+    if (it == values_.end()) return false;
+    value = it->second;
+    pinned_.insert(value.get());
+  }
+  // Unpins (under the lock, so redaction never sees a half-removed value) however fn leaves.
+  struct Unpin {
+    const SecretCache* cache;
+    const SecureBuffer* value;
+    ~Unpin() {
+      std::lock_guard<std::mutex> lock(cache->mu_);
+      cache->pinned_.erase(cache->pinned_.find(value));
+    }
+  } unpin{this, value.get()};
+  fn(value->view());
   return true;
 }
 
@@ -176,8 +190,9 @@ Result<CacheRefresh> SecretCache::refresh(Fetcher& fetcher) {
       if (auto v = result.values.find(h); v != result.values.end()) {
         // Cleared while the run was going: do not bring the value back.
         if (cur == values_.end()) continue;
-        if (!secure_equal(cur->second.view(), v->second.view())) {
-          cur->second = std::move(v->second);  // the old value is zeroed by the move-assignment
+        if (!secure_equal(cur->second->view(), v->second.view())) {
+          // The old value is zeroed when its last user (a with_value callback) lets go.
+          cur->second = std::make_shared<const SecureBuffer>(std::move(v->second));
           out.changed.push_back(h);
         }
       } else if (auto e = result.failures.find(h); e != result.failures.end()) {
@@ -203,7 +218,8 @@ void SecretCache::clear() {
 
 void SecretCache::for_each_value(const std::function<void(std::string_view)>& fn) const {
   std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& [h, v] : values_) fn(v.view());
+  for (const auto& [h, v] : values_) fn(v->view());
+  for (const SecureBuffer* v : pinned_) fn(v->view());
 }
 
 }  // namespace sts

@@ -23,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,7 +53,9 @@ class SecretCache {
   // of this thread's fetch is returned as the Error; a failure of a fetch run by another thread
   // for a shared handle is reported as that handle's failure.
   Result<CacheLookup> get_or_fetch(const std::vector<std::string>& handles, Fetcher& fetcher);
-  // Calls fn with the cached value under the cache lock; false if not cached.
+  // Calls fn with the cached value; false if not cached. fn runs outside the cache lock (it may
+  // log, redact, or call back into the cache); the value stays alive, unchanged and known to
+  // redaction until fn returns, even if clear() or refresh() drops it meanwhile.
   bool with_value(std::string_view handle, const std::function<void(std::string_view)>& fn) const;
   bool contains(std::string_view handle) const;
   std::size_t size() const;
@@ -65,7 +68,9 @@ class SecretCache {
   struct Flight;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::map<std::string, SecureBuffer, std::less<>> values_;
+  using Value = std::shared_ptr<const SecureBuffer>;   // shared only with with_value() callers
+  std::map<std::string, Value, std::less<>> values_;
+  mutable std::multiset<const SecureBuffer*> pinned_;    // values a with_value() callback is using
   std::map<std::string, std::shared_ptr<Flight>, std::less<>> in_flight_;
 };
 

@@ -75,33 +75,12 @@ std::string escape_controls(std::string_view text) {
   return out;
 }
 
-std::string quote_text(std::string_view text, std::size_t cap) {
-  CappedWriter w(cap);
-  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-  std::string piece;
-  for (std::size_t i = 0; i < text.size();) {
-    piece.clear();
-    std::size_t n = 1;
-    const unsigned char c = p[i];
-    if (is_control(c)) {
-      append_control(piece, c);
-    } else if (c == '"' || c == '\\') {
-      piece += '\\';
-      piece += static_cast<char>(c);
-    } else if (c >= 0x80 && (n = utf8_sequence_length(p + i, text.size() - i)) != 0) {
-      piece.assign(text.substr(i, n));
-    } else {
-      n = 1;
-      piece += static_cast<char>(c);
-    }
-    if (!w.add(piece)) break;
-    i += n;
-  }
-  return std::move(w).finish();
-}
+namespace {
 
-std::string sanitize_backend_text(std::string_view text) {
-  CappedWriter w(kMaxBackendTextBytes);
+// The one escaper behind quote_text and sanitize_backend_text: controls (C0, DEL, C1) and
+// invalid UTF-8 bytes as escapes, optionally " and \ with a backslash, capped at whole pieces.
+std::string escape_for_message(std::string_view text, std::size_t cap, bool quotes) {
+  CappedWriter w(cap);
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   std::string piece;
   for (std::size_t i = 0; i < text.size();) {
@@ -110,6 +89,9 @@ std::string sanitize_backend_text(std::string_view text) {
     const unsigned char c = p[i];
     if (is_control(c)) {
       append_control(piece, c);
+    } else if (quotes && (c == '"' || c == '\\')) {
+      piece += '\\';
+      piece += static_cast<char>(c);
     } else if (c < 0x80) {
       piece += static_cast<char>(c);
     } else {
@@ -128,6 +110,14 @@ std::string sanitize_backend_text(std::string_view text) {
     i += consumed;
   }
   return std::move(w).finish();
+}
+
+}  // namespace
+
+std::string quote_text(std::string_view text, std::size_t cap) { return escape_for_message(text, cap, true); }
+
+std::string sanitize_backend_text(std::string_view text) {
+  return escape_for_message(text, kMaxBackendTextBytes, false);
 }
 
 std::size_t utf8_sequence_length(const unsigned char* p, std::size_t avail) noexcept {

@@ -30,9 +30,9 @@ constexpr std::size_t kNoCap = static_cast<std::size_t>(-1);
 // The cap of sanitize_backend_text (SPEC 3: a backend's `error` string, at most 512 bytes).
 constexpr std::size_t kMaxBackendTextBytes = 512;
 
-// Control characters as escapes (see escape_controls) and, in addition, `"` and `\` escaped
-// with a backslash, so the text can sit between double quotes in a message. Longer than `cap`
-// bytes: cut (at a whole character) and "..." appended.
+// For a name or value shown between double quotes in a message: controls (C0, DEL and C1) and
+// invalid UTF-8 bytes as escapes, and `"` and `\` escaped with a backslash. Longer than `cap`
+// bytes: cut (at a whole character or escape) and "..." appended.
 std::string quote_text(std::string_view text, std::size_t cap = kNoCap);
 
 // For text a backend produced: controls (C0, DEL and C1) escaped, invalid UTF-8 bytes as \xNN,

@@ -1,40 +1,49 @@
-// SPEC 5 on POSIX (Linux): walk the configured path from "/" one component at a time through
-// openat(O_PATH|O_NOFOLLOW) + fstat, check every directory on the way, follow symlinks by
-// walking their targets with the same rules, then open the file once (O_RDONLY), check it on
-// that descriptor, hash it from that descriptor and hand the descriptor out for execveat.
+// SPEC 5 on POSIX (Linux): the backend executable and what really runs.
 //
-// Symlink rule: a link is followed only through directories that pass the ancestor rule (the
-// directory holding the link passed it, since whoever can write there can re-point the link).
-// An absolute target is walked again from "/", a relative one from the link's directory; at
-// most kMaxLinks links are followed.
+// 1. The configured path is walked from "/" with the folder and link rules of path_rules.h.
+// 2. The file is opened once (O_RDONLY) and checked on that descriptor: regular file, no
+//    setuid/setgid, owner, permissions; it is hashed from that descriptor, and the descriptor is
+//    what process_posix.cpp executes (execveat).
+// 3. What the kernel will really run is read from the same descriptor (exec_format.h) and
+//    checked too:
+//    - a #! script: its interpreter passes the owner, mode and ancestor rules (it may be owned
+//      by root and readable and executable by all, like /bin/sh), then whatever the interpreter
+//      is, in turn, at most kMaxInterpreters levels;
+//    - `#!/usr/bin/env NAME`: env itself, then NAME where env will find it in the backend's PATH
+//      (CheckOptions::child_path); every PATH folder searched before it, and its own, must be
+//      closed to others even when sticky (anyone could add NAME to /tmp); env options, variable
+//      assignments and names with spaces are refused, since they change what runs;
+//    - an ELF file: its loader (PT_INTERP) by the interpreter rules, and every DT_RPATH /
+//      DT_RUNPATH folder by the ancestor rules plus the strict search-folder rule ($ORIGIN is
+//      the file's real folder; $LIB, $PLATFORM, other tokens, relative and empty entries are
+//      refused: they depend on the system or the working directory).
+//    The interpreters and loaders are checked by path, not held open: the rules make sure only
+//    root or the effective user could replace them. The SHA-256 pin covers the backend file only.
 //
-// Every rule is evaluated and recorded (for `stsecrets check`); the first failure is the error.
+// Every rule is evaluated and recorded when a report is asked for (`stsecrets check`); the first
+// failure is the error. Without a report (the fetcher) passes cost no text and no name lookups,
+// and the check stops at the first failure.
 #if defined(_WIN32)
 #error "executable_check_posix.cpp is for POSIX; CMake should have picked src/windows"
 #endif
 
 #include "common/executable_check.h"
 
+#include "common/text.h"
+#include "posix/exec_format.h"
+#include "posix/path_rules.h"
+#include "posix/unique_fd.h"
+
 #include <openssl/evp.h>
 
 #include <array>
+#include <cctype>
 #include <cerrno>
-#include <climits>
-#include <cstdio>
-#include <cstring>
-#include <deque>
 #include <fcntl.h>
-#include <grp.h>
-#include <map>
 #include <memory>
 #include <optional>
-#include <pwd.h>
-#include <set>
 #include <string>
-#include <string_view>
 #include <sys/stat.h>
-#include <sys/types.h>
-#include <type_traits>
 #include <unistd.h>
 #include <utility>
 #include <vector>
@@ -51,145 +60,16 @@ void VerifiedExecutable::reset() noexcept {
 
 namespace {
 
-constexpr int kMaxLinks = 8;
+using posix::OpenedFile;
+using posix::Role;
+using posix::RuleBook;
+using posix::Subject;
+using posix::UniqueFd;
+using posix::Walk;
+using posix::WalkState;
 
-// Move-only owner of one descriptor (the walk holds one per directory on the current path).
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) noexcept : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) { reset(); fd_ = std::exchange(o.fd_, -1); }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-  int get() const noexcept { return fd_; }
-  bool valid() const noexcept { return fd_ >= 0; }
-  [[nodiscard]] int release() noexcept { return std::exchange(fd_, -1); }
-  void reset() noexcept {
-    if (fd_ < 0) return;
-    const int saved = errno;
-    (void)::close(fd_);
-    errno = saved;
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
-
-std::string errno_text(int err) {
-  std::array<char, 256> buf{};
-  // GNU strerror_r returns the message (possibly not in buf); XSI returns 0 and fills buf.
-  auto r = ::strerror_r(err, buf.data(), buf.size());
-  if constexpr (std::is_same_v<decltype(r), char*>) {
-    return r != nullptr ? std::string(r) : "error " + std::to_string(err);
-  } else {
-    return r == 0 ? std::string(buf.data()) : "error " + std::to_string(err);
-  }
-}
-
-std::optional<std::string> lookup_user(uid_t uid) {
-  long hint = ::sysconf(_SC_GETPW_R_SIZE_MAX);
-  std::size_t size = hint > 0 ? static_cast<std::size_t>(hint) : 16384;
-  for (int attempt = 0; attempt < 5; ++attempt, size *= 4) {
-    std::vector<char> buf(size);
-    passwd pw{};
-    passwd* found = nullptr;
-    int rc = ::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found);
-    if (rc == ERANGE) continue;
-    if (rc != 0 || found == nullptr || pw.pw_name == nullptr) return std::nullopt;
-    return std::string(pw.pw_name);
-  }
-  return std::nullopt;
-}
-
-std::optional<std::string> lookup_group(gid_t gid) {
-  long hint = ::sysconf(_SC_GETGR_R_SIZE_MAX);
-  std::size_t size = hint > 0 ? static_cast<std::size_t>(hint) : 16384;
-  for (int attempt = 0; attempt < 5; ++attempt, size *= 4) {
-    std::vector<char> buf(size);
-    group gr{};
-    group* found = nullptr;
-    int rc = ::getgrgid_r(gid, &gr, buf.data(), buf.size(), &found);
-    if (rc == ERANGE) continue;
-    if (rc != 0 || found == nullptr || gr.gr_name == nullptr) return std::nullopt;
-    return std::string(gr.gr_name);
-  }
-  return std::nullopt;
-}
-
-// User and group names for messages, looked up once per check (NSS lookups are not free and
-// the check runs before every backend run).
-class Names {
- public:
-  std::optional<std::string> user_name(uid_t uid) {
-    auto it = users_.find(uid);
-    if (it == users_.end()) it = users_.emplace(uid, lookup_user(uid)).first;
-    return it->second;
-  }
-  std::optional<std::string> group_name(gid_t gid) {
-    auto it = groups_.find(gid);
-    if (it == groups_.end()) it = groups_.emplace(gid, lookup_group(gid)).first;
-    return it->second;
-  }
-  // "root" or "uid 54321": for messages.
-  std::string user_text(uid_t uid) { auto n = user_name(uid); return n ? *n : "uid " + std::to_string(uid); }
-  std::string group_text(gid_t gid) { auto n = group_name(gid); return n ? *n : "gid " + std::to_string(gid); }
-  // What a chown/chgrp command accepts: the name, else the number.
-  std::string user_arg(uid_t uid) { auto n = user_name(uid); return n ? *n : std::to_string(uid); }
-  std::string group_arg(gid_t gid) { auto n = group_name(gid); return n ? *n : std::to_string(gid); }
-
- private:
-  std::map<uid_t, std::optional<std::string>> users_;
-  std::map<gid_t, std::optional<std::string>> groups_;
-};
-
-std::string octal(unsigned value, int width) {
-  std::array<char, 16> buf{};
-  std::snprintf(buf.data(), buf.size(), "%0*o", width, value);
-  return std::string(buf.data());
-}
-// "0755", "4700": the permission bits as operators write them.
-std::string mode_text(mode_t mode) { return octal(static_cast<unsigned>(mode & 07777), 4); }
-
-std::string type_text(mode_t mode) {
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISFIFO(mode)) return "a fifo";
-  if (S_ISSOCK(mode)) return "a socket";
-  if (S_ISCHR(mode)) return "a character device";
-  if (S_ISBLK(mode)) return "a block device";
-  if (S_ISLNK(mode)) return "a symbolic link";
-  if (S_ISREG(mode)) return "a regular file";
-  return "not a regular file";
-}
-
-std::string join_path(const std::vector<std::string>& names) {
-  if (names.empty()) return "/";
-  std::string out;
-  for (const auto& n : names) { out += '/'; out += n; }
-  return out;
-}
-
-std::vector<std::string> split_path(std::string_view path) {
-  std::vector<std::string> out;
-  std::size_t i = 0;
-  while (i < path.size()) {
-    std::size_t j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    if (j > i) out.emplace_back(path.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
-}
-
-std::string lower(std::string s) {
-  for (auto& c : s) if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
-  return s;
-}
+// #! levels plus env hops followed before giving up (the kernel itself allows few rewrites).
+constexpr int kMaxInterpreters = 4;
 
 // SHA-256 of the whole file, read through `fd` with pread (the descriptor's offset stays 0).
 std::optional<std::string> sha256_of(int fd, int& err) {
@@ -221,106 +101,74 @@ std::optional<std::string> sha256_of(int fd, int& err) {
   return hex;
 }
 
-// The effective identity the rules compare against.
-struct Identity {
-  uid_t euid = 0;
-  gid_t egid = 0;
-  std::vector<gid_t> groups;  // egid plus the supplementary groups
+bool has_controls(std::string_view text) {
+  for (char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7f) return true;
+  }
+  return false;
+}
 
-  static Identity current() {
-    Identity id;
-    id.euid = ::geteuid();
-    id.egid = ::getegid();
-    id.groups.push_back(id.egid);
-    int n = ::getgroups(0, nullptr);
-    if (n > 0) {
-      std::vector<gid_t> more(static_cast<std::size_t>(n));
-      n = ::getgroups(n, more.data());
-      if (n > 0) id.groups.insert(id.groups.end(), more.begin(), more.begin() + n);
-    }
-    return id;
-  }
-  bool in_groups(gid_t gid) const {
-    for (gid_t g : groups) if (g == gid) return true;
-    return false;
-  }
+bool is_env(const std::string& named, const std::string& resolved) {
+  return posix::base_name(named) == "env" || posix::base_name(resolved) == "env";
+}
+
+// An interpreter or loader that passed its walk and file rule, open for reading when asked.
+struct Program {
+  UniqueFd fd;
+  std::string resolved;
 };
 
-// One check run: collects rules, remembers the first failure as the error.
-class Checker {
+class ExecutableChecker {
  public:
-  Checker(const CheckOptions& options, ExecutableReport& report)
-      : options_(options), report_(report), id_(Identity::current()) {}
+  ExecutableChecker(const CheckOptions& options, ExecutableReport& report, bool verbose)
+      : options_(options), report_(report), book_(verbose ? &report.rules : nullptr, Code::exec_rejected,
+                                                  Code::exec_rejected) {}
 
   Result<VerifiedExecutable> run();
 
  private:
-  void add_rule(std::string name, bool ok, std::string detail, std::string fix, std::string message,
-                int os_error = 0) {
-    if (!ok && !report_.error) report_.error = make_error(Code::exec_rejected, std::move(message), os_error);
-    report_.rules.push_back(CheckRule{std::move(name), ok, std::move(detail), ok ? std::string() : std::move(fix)});
-  }
-  // A failure that ends the walk (nothing further can be evaluated).
-  Error stop(std::string name, std::string detail, std::string fix, std::string message, int os_error = 0) {
-    add_rule(std::move(name), false, std::move(detail), std::move(fix), std::move(message), os_error);
-    return *report_.error;
-  }
-  // " (resolving /usr/local/bin/backend)" once a link has been followed, so a message about a
-  // directory on a link's target says which configured path led there.
-  std::string via() const {
-    return links_ > 0 ? " (resolving " + options_.path + ")" : std::string();
+  // The backend file's rules, in report order.
+  void rule_regular_file(const struct stat& st);
+  void rule_no_setid(const struct stat& st);
+  void rule_owner(const struct stat& st);
+  void rule_permissions(const struct stat& st);
+  void rule_readable_and_hash(const OpenedFile& file, const struct stat& st);
+  void rule_sha256_pin();
+  // What really runs.
+  void follow(int fd, const Subject& whose, const std::string& resolved);
+  void follow_script(const posix::ScriptLine& line, const std::string& script);
+  void follow_interpreter(const std::string& interpreter, const std::optional<std::string>& argument,
+                          const std::string& script);
+  void follow_env(const std::optional<std::string>& argument, const std::string& script);
+  void search_path_for(const std::string& name, const std::string& script);
+  void follow_elf(const posix::ElfFacts& elf, const std::string& file, const std::string& resolved);
+  void rule_rpath(const std::string& entry, const char* tag, const std::string& file, const std::string& resolved);
+  std::optional<Program> check_program(const Subject& s, bool need_read);
+  void rule_program_file(const Subject& s, const std::string& resolved, const struct stat& st);
+
+  Result<VerifiedExecutable> finish(UniqueFd fd);
+  // ": run chmod 700 /x", or for a shared file the copy it should use instead (SPEC 5).
+  std::string fix_clause(bool shared, const Subject& s, const std::string& command, std::string& fix);
+  bool shared_file(const std::string& named, const std::string& resolved, const struct stat& st) const {
+    return posix::is_system_path(named) || posix::is_system_path(resolved) ||
+           (st.st_uid != book_.identity().euid && (st.st_mode & 0011) != 0);
   }
   // The file as messages name it: "/opt/backend" or "/usr/local/bin/backend -> /opt/vendor/backend".
-  std::string file_text(const std::string& resolved) const {
-    return resolved == options_.path ? resolved : options_.path + " -> " + resolved;
-  }
-
-  void check_directory(const std::string& path, const struct stat& st);
-  Result<VerifiedExecutable> check_file(int dirfd, const std::string& name, const std::string& resolved,
-                                        Fd path_fd, const struct stat& path_st);
-
-  // "root (the effective user)" / "root or alice (the effective user)".
-  std::string owner_requirement() {
-    if (id_.euid == 0) return "root (the effective user)";
-    return "root or " + names_.user_text(id_.euid) + " (the effective user)";
+  std::string shown() const {
+    return resolved_ == options_.path ? resolved_ : options_.path + " -> " + resolved_;
   }
 
   const CheckOptions& options_;
   ExecutableReport& report_;
-  Identity id_;
-  Names names_;
-  int links_ = 0;
-  std::set<std::string> directories_seen_;
+  RuleBook book_;
+  Subject backend_{Role::backend, options_.path, "", ""};
+  std::string resolved_;  // the backend file's path without links
+  bool shared_ = false;   // the backend file is a shared system file: fixes never change it
+  int interpreters_ = 0;
 };
 
-void Checker::check_directory(const std::string& path, const struct stat& st) {
-  const bool owner_ok = st.st_uid == 0 || st.st_uid == id_.euid;
-  const bool writable = (st.st_mode & (S_IWGRP | S_IWOTH)) != 0;
-  const bool sticky = (st.st_mode & S_ISVTX) != 0;
-  const bool write_ok = !writable || sticky;
-  const bool ok = owner_ok && write_ok;
-  const std::string found = "mode " + mode_text(st.st_mode) + ", owner " + names_.user_text(st.st_uid);
-  // An absolute link target may walk a directory again: record it once, unless it changed.
-  if (ok && !directories_seen_.insert(path).second) return;
-
-  std::string problem;
-  std::string fix;
-  if (!owner_ok) {
-    problem = "is not owned by " + owner_requirement();
-    fix = "chown " + names_.user_arg(id_.euid) + " " + path;
-  }
-  if (!write_ok) {
-    problem += std::string(problem.empty() ? "" : " and ") + "is writable by group or others";
-    fix += std::string(fix.empty() ? "" : " && ") + "chmod go-w " + path;
-  }
-  std::string detail = found;
-  if (sticky) detail += ", sticky";
-  if (!ok) detail += ": " + problem;
-  add_rule("directory " + path, ok, detail, fix,
-           "directory " + path + " (" + found + ") " + problem + via() + ": run " + fix);
-}
-
-Result<VerifiedExecutable> Checker::run() {
+Result<VerifiedExecutable> ExecutableChecker::run() {
   const std::string& configured = options_.path;
   report_.path = configured;
   if (configured.empty() || configured.front() != '/') {
@@ -332,261 +180,511 @@ Result<VerifiedExecutable> Checker::run() {
     return err;
   }
 
-  // The directories of the current resolved path, "/" first, each open with O_PATH.
-  std::vector<Fd> dirs;
-  std::vector<std::string> names;  // the resolved path's components below "/"
-  {
-    int root = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (root < 0) {
-      int e = errno;
-      return stop("directory /", "cannot open: " + errno_text(e), "",
-                  "cannot open / to check " + configured + ": " + errno_text(e), e);
-    }
-    dirs.emplace_back(root);
-    struct stat st {};
-    if (::fstat(root, &st) != 0) {
-      int e = errno;
-      return stop("directory /", "cannot stat: " + errno_text(e), "",
-                  "cannot stat / to check " + configured + ": " + errno_text(e), e);
-    }
-    check_directory("/", st);
-  }
-
-  std::deque<std::string> pending;
-  for (auto& c : split_path(configured)) pending.push_back(std::move(c));
-
-  while (!pending.empty()) {
-    std::string name = std::move(pending.front());
-    pending.pop_front();
-    if (name == ".") continue;
-    if (name == "..") {
-      // The parent was checked on the way down; the resolved path never contains links.
-      if (dirs.size() > 1) { dirs.pop_back(); names.pop_back(); }
-      continue;
-    }
-    const int dirfd = dirs.back().get();
-    names.push_back(name);
-    const std::string here = join_path(names);
-
-    Fd fd(::openat(dirfd, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
-    if (!fd.valid()) {
-      int e = errno;
-      if (e == ENOENT) {
-        std::string msg = pending.empty()
-            ? file_text(here) + " does not exist: install the backend there or correct secret_backend_command"
-            : configured + " does not exist (" + here + " is missing" + (links_ > 0 ? ", after following links" : "") +
+  Walk walk = book_.walk(backend_);
+  if (walk.state == WalkState::missing) {
+    resolved_ = walk.end.resolved;
+    const std::string message =
+        walk.end.missing_last
+            ? shown() + " does not exist: install the backend there or correct secret_backend_command"
+            : configured + " does not exist (" + walk.end.resolved + " is missing" +
+                  (walk.links > 0 ? ", after following links" : "") +
                   "): install the backend there or correct secret_backend_command";
-        return stop("regular file", here + " does not exist", "install the backend at " + configured +
-                    " or correct secret_backend_command", msg, e);
-      }
-      std::string parent = join_path(std::vector<std::string>(names.begin(), names.end() - 1));
-      std::string msg = "cannot open " + here + via() + ": " + errno_text(e);
-      if (e == EACCES) msg += " (no search permission on " + parent + "): run the check as a user that can reach it, or move the backend";
-      return stop("regular file", "cannot open " + here + ": " + errno_text(e), "", msg, e);
-    }
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) {
-      int e = errno;
-      return stop("regular file", "cannot stat " + here + ": " + errno_text(e), "",
-                  "cannot stat " + here + via() + ": " + errno_text(e), e);
-    }
-
-    if (S_ISLNK(st.st_mode)) {
-      // The directory holding the link passed the ancestor rule above, so nobody else can
-      // re-point it. Its target is walked with the same rules.
-      if (++links_ > kMaxLinks) {
-        return stop("symlink " + here, "more than " + std::to_string(kMaxLinks) + " symbolic links",
-                    "point secret_backend_command at the file itself",
-                    "too many symbolic links (more than " + std::to_string(kMaxLinks) + ") resolving " + configured +
-                        ", at " + here + ": point secret_backend_command at the file itself", ELOOP);
-      }
-      std::vector<char> target(static_cast<std::size_t>(PATH_MAX) + 1);
-      ssize_t n = ::readlinkat(fd.get(), "", target.data(), target.size());
-      if (n < 0 || static_cast<std::size_t>(n) >= target.size()) {
-        int e = n < 0 ? errno : ENAMETOOLONG;
-        return stop("symlink " + here, "cannot read link: " + errno_text(e), "",
-                    "cannot read symbolic link " + here + " resolving " + configured + ": " + errno_text(e), e);
-      }
-      std::string link(target.data(), static_cast<std::size_t>(n));
-      add_rule("symlink " + here, true, "-> " + link, "", "");
-      names.pop_back();
-      if (!link.empty() && link.front() == '/') {
-        dirs.resize(1);  // walk again from "/" (already checked)
-        names.clear();
-      }
-      auto parts = split_path(link);
-      pending.insert(pending.begin(), parts.begin(), parts.end());
-      continue;
-    }
-
-    if (S_ISDIR(st.st_mode) && !pending.empty()) {
-      check_directory(here, st);
-      dirs.push_back(std::move(fd));
-      continue;
-    }
-
-    if (!pending.empty()) {
-      return stop("regular file", here + " is " + type_text(st.st_mode) + ", not a directory",
-                  "correct secret_backend_command",
-                  "cannot resolve " + configured + ": " + here + " is " + type_text(st.st_mode) +
-                      ", not a directory: correct secret_backend_command", ENOTDIR);
-    }
-    return check_file(dirfd, name, here, std::move(fd), st);
+    book_.fail("regular file", walk.end.resolved + " does not exist",
+               "install the backend at " + configured + " or correct secret_backend_command", message, ENOENT);
+  }
+  if (walk.state != WalkState::found) return finish(UniqueFd());
+  resolved_ = walk.end.resolved;
+  if (walk.end.checked_as_folder) {
+    book_.fail("regular file", resolved_ + " is a directory", "point secret_backend_command at the executable file",
+               shown() + " is a directory, not a regular file: point secret_backend_command at the executable file");
+    return finish(UniqueFd());
   }
 
-  // The path ended on "/", "." or "..": a directory.
-  const std::string here = join_path(names);
-  return stop("regular file", here + " is a directory",
-              "point secret_backend_command at the executable file",
-              file_text(here) + " is a directory, not a regular file: point secret_backend_command at the executable file");
+  OpenedFile file;
+  if (S_ISREG(walk.end.st.st_mode)) file = posix::open_for_reading(walk.end);
+  if (file.replaced) {
+    book_.fail("regular file", "replaced while being checked", "retry",
+               shown() + " was replaced while being checked: retry, and find out who is changing it");
+    return finish(UniqueFd());
+  }
+  walk.end.node.reset();
+  const struct stat st = file.fd.valid() ? file.st : walk.end.st;
+  if (book_.verbose()) {
+    report_.owner = book_.names().user_name(st.st_uid).value_or(std::to_string(st.st_uid));
+    report_.group = book_.names().group_name(st.st_gid).value_or(std::to_string(st.st_gid));
+    report_.mode = posix::mode_text(st.st_mode);
+  }
+
+  rule_regular_file(st);
+  if (!S_ISREG(st.st_mode)) return finish(UniqueFd());
+  shared_ = shared_file(configured, resolved_, st);
+  // Without a report the check ends at the first failure (book_.done()).
+  if (!book_.done()) rule_no_setid(st);
+  if (!book_.done()) rule_owner(st);
+  if (!book_.done()) rule_permissions(st);
+  if (!book_.done()) rule_readable_and_hash(file, st);
+  if (!book_.done()) rule_sha256_pin();
+  if (file.fd.valid() && !book_.done()) follow(file.fd.get(), backend_, resolved_);
+  return finish(std::move(file.fd));
 }
 
-Result<VerifiedExecutable> Checker::check_file(int dirfd, const std::string& name, const std::string& resolved,
-                                               Fd path_fd, const struct stat& path_st) {
-  const std::string shown = file_text(resolved);
-  struct stat st = path_st;
-  Fd file;
-  int open_error = 0;
-  if (S_ISREG(path_st.st_mode)) {
-    // The descriptor we keep, check, hash and execute. O_NONBLOCK: should the name have become
-    // a fifo since the O_PATH open, opening must not hang (fstat below then rejects it).
-    file = Fd(::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-    if (file.valid()) {
-      struct stat now {};
-      if (::fstat(file.get(), &now) != 0) {
-        int e = errno;
-        return stop("regular file", "cannot stat: " + errno_text(e), "", "cannot stat " + shown + ": " + errno_text(e), e);
-      }
-      if (now.st_dev != path_st.st_dev || now.st_ino != path_st.st_ino) {
-        return stop("regular file", "replaced while being checked", "retry",
-                    shown + " was replaced while being checked: retry, and find out who is changing it");
-      }
-      st = now;
-      int flags = ::fcntl(file.get(), F_GETFL);
-      if (flags >= 0) (void)::fcntl(file.get(), F_SETFL, flags & ~O_NONBLOCK);
-    } else {
-      open_error = errno;
-    }
-  }
-  path_fd.reset();
-
-  report_.owner = names_.user_name(st.st_uid).value_or(std::to_string(st.st_uid));
-  report_.group = names_.group_name(st.st_gid).value_or(std::to_string(st.st_gid));
-  report_.mode = mode_text(st.st_mode);
-  const std::string mode = mode_text(st.st_mode);
-
-  // regular file
-  if (!S_ISREG(st.st_mode)) {
-    return stop("regular file", "is " + type_text(st.st_mode), "point secret_backend_command at the executable file",
-                shown + " is " + type_text(st.st_mode) +
-                    ", not a regular file: point secret_backend_command at the executable file");
-  }
-  add_rule("regular file", true, resolved, "", "");
-
-  // no setuid/setgid
-  {
-    const bool suid = (st.st_mode & S_ISUID) != 0;
-    const bool sgid = (st.st_mode & S_ISGID) != 0;
-    std::string bits = suid && sgid ? "setuid and setgid bits" : suid ? "setuid bit" : "setgid bit";
-    std::string fix = std::string("chmod ") + (suid && sgid ? "ug-s" : suid ? "u-s" : "g-s") + " " + resolved;
-    const bool ok = !suid && !sgid;
-    add_rule("no setuid/setgid", ok, ok ? "mode " + mode : "mode " + mode + " has the " + bits, fix,
-             shown + " has the " + bits + " (mode " + mode + "): run " + fix);
-  }
-
-  // owner
-  const bool owned_by_euid = st.st_uid == id_.euid;
-  const bool root_group = options_.allow_group_exec && !owned_by_euid && st.st_uid == 0 && id_.in_groups(st.st_gid);
-  {
-    const std::string found = "owner " + names_.user_text(st.st_uid) + ", group " + names_.group_text(st.st_gid);
-    if (owned_by_euid || root_group) {
-      add_rule("owner", true, found + (root_group ? " (one of the effective user's groups)" : ""), "", "");
-    } else if (options_.allow_group_exec && st.st_uid == 0) {
-      std::string fix = "chgrp " + names_.group_arg(id_.egid) + " " + resolved;
-      add_rule("owner", false, found + ": the group is not one of the effective user's groups", fix,
-               shown + " is owned by root with group " + names_.group_text(st.st_gid) + ", which is not one of the groups of " +
-                   names_.user_text(id_.euid) + " (the effective user): run " + fix);
-    } else {
-      std::string fix = "chown " + names_.user_arg(id_.euid) + " " + resolved;
-      std::string want = options_.allow_group_exec && id_.euid != 0
-                             ? names_.user_text(id_.euid) + " (the effective user) or by root with one of its groups"
-                             : names_.user_text(id_.euid) + " (the effective user)";
-      add_rule("owner", false, found + ": not owned by " + want, fix,
-               shown + " is owned by " + names_.user_text(st.st_uid) + ", not by " + want + ": run " + fix);
-    }
-  }
-
-  // permissions
-  {
-    const unsigned bits = static_cast<unsigned>(st.st_mode & 0777);
-    std::vector<std::string> problems;
-    unsigned wanted = 0;
-    if (!options_.allow_group_exec) {
-      // Only the owner may have rights, and it needs x.
-      wanted = (bits & 0700u) | 0100u;
-      const bool group = (bits & 070u) != 0;
-      const bool others = (bits & 07u) != 0;
-      if (group || others) {
-        problems.push_back(std::string(group && others ? "group and others have" : group ? "group has" : "others have") +
-                           " rights on " + shown);
-      }
-    } else {
-      // The group may read and execute, never write; others nothing. When the effective user
-      // gets in through the group (root-owned file), the group needs r and x.
-      wanted = (bits & 0750u) | 0100u | (root_group ? 050u : 0u);
-      const bool group_w = (bits & 020u) != 0;
-      const bool others = (bits & 07u) != 0;
-      if (group_w || others) {
-        problems.push_back(std::string(group_w && others ? "group can write and others have rights on"
-                                       : group_w         ? "group can write"
-                                                         : "others have rights on") +
-                           " " + shown);
-      }
-      if (root_group && (bits & 050u) != 050u) {
-        problems.push_back(shown + " is not readable and executable by its group, through which " +
-                           names_.user_text(id_.euid) + " runs it");
-      }
-    }
-    if ((bits & 0100u) == 0) problems.push_back(shown + " is not executable by its owner");
-    const bool ok = problems.empty();
-    std::string fix = "chmod " + octal(wanted, 3) + " " + resolved;
-    std::string message;
-    for (std::size_t i = 0; i < problems.size(); ++i) message += (i == 0 ? "" : "; ") + problems[i];
-    add_rule("permissions", ok, ok ? "mode " + mode : "mode " + mode + ": " + message, fix,
-             message + " (mode " + mode + "): run " + fix);
-  }
-
-  // readable (recorded only when it fails: the hash and the audit record need the bytes)
-  if (!file.valid()) {
-    std::string fix = "chmod u+r " + resolved;
-    add_rule("readable", false, "cannot open for reading: " + errno_text(open_error), fix,
-             "cannot open " + shown + " for reading (" + errno_text(open_error) + ", mode " + mode + ", owner " +
-                 names_.user_text(st.st_uid) + "): run " + fix,
-             open_error);
-  } else {
-    int err = 0;
-    auto digest = sha256_of(file.get(), err);
-    if (!digest) {
-      std::string why = err != 0 ? errno_text(err) : "OpenSSL SHA-256 failed";
-      add_rule("readable", false, "cannot hash: " + why, "", "cannot hash " + shown + ": " + why, err);
-    } else {
-      report_.sha256 = *digest;
-    }
-  }
-
-  // sha256 pin
-  if (!options_.sha256.empty()) {
-    const std::string want = lower(options_.sha256);
-    const bool ok = !report_.sha256.empty() && report_.sha256 == want;
-    const std::string got = report_.sha256.empty() ? "unknown (not readable)" : report_.sha256;
-    add_rule("sha256 pin", ok, ok ? report_.sha256 : "got " + got + ", want " + want,
-             "update secret_backend_command_sha256 or restore the binary",
-             "sha256 of " + shown + " is " + got + ", want " + want +
-                 ": update secret_backend_command_sha256 or restore the binary");
-  }
-
+Result<VerifiedExecutable> ExecutableChecker::finish(UniqueFd fd) {
+  report_.error = book_.error();
   if (report_.error) return *report_.error;
-  return VerifiedExecutable(static_cast<std::intptr_t>(file.release()), options_.path, report_.sha256);
+  return VerifiedExecutable(static_cast<std::intptr_t>(fd.release()), options_.path, report_.sha256);
+}
+
+std::string ExecutableChecker::fix_clause(bool shared, const Subject& s, const std::string& command, std::string& fix) {
+  if (!shared) {
+    fix = command;
+    return ": run " + command;
+  }
+  fix = book_.relocate_fix(s);
+  return ": it is a shared system file, so leave it as it is and install a copy or a wrapper in a folder of its own: " +
+         fix;
+}
+
+// ---- the backend file ----------------------------------------------------------------------
+
+void ExecutableChecker::rule_regular_file(const struct stat& st) {
+  if (S_ISREG(st.st_mode)) {
+    book_.add("regular file", true, resolved_, "", "");
+    return;
+  }
+  book_.fail("regular file", "is " + posix::type_text(st.st_mode), "point secret_backend_command at the executable file",
+             shown() + " is " + posix::type_text(st.st_mode) +
+                 ", not a regular file: point secret_backend_command at the executable file");
+}
+
+void ExecutableChecker::rule_no_setid(const struct stat& st) {
+  const bool suid = (st.st_mode & S_ISUID) != 0;
+  const bool sgid = (st.st_mode & S_ISGID) != 0;
+  const std::string mode = posix::mode_text(st.st_mode);
+  if (!suid && !sgid) {
+    if (book_.verbose()) book_.add("no setuid/setgid", true, "mode " + mode, "", "");
+    return;
+  }
+  const std::string bits = suid && sgid ? "setuid and setgid bits" : suid ? "setuid bit" : "setgid bit";
+  std::string fix;
+  const std::string clause =
+      fix_clause(shared_, backend_, std::string("chmod ") + (suid && sgid ? "ug-s" : suid ? "u-s" : "g-s") + " " + resolved_, fix);
+  book_.fail("no setuid/setgid", "mode " + mode + " has the " + bits, fix,
+             shown() + " has the " + bits + " (mode " + mode + ")" + clause);
+}
+
+void ExecutableChecker::rule_owner(const struct stat& st) {
+  const posix::Identity& id = book_.identity();
+  posix::Names& names = book_.names();
+  const bool owned_by_euid = st.st_uid == id.euid;
+  const bool root_group = options_.allow_group_exec && !owned_by_euid && st.st_uid == 0 && id.in_groups(st.st_gid);
+  if (owned_by_euid || root_group) {
+    if (book_.verbose()) {
+      book_.add("owner", true,
+                "owner " + names.user_text(st.st_uid) + ", group " + names.group_text(st.st_gid) +
+                    (root_group ? " (one of the effective user's groups)" : ""),
+                "", "");
+    }
+    return;
+  }
+  const std::string found = "owner " + names.user_text(st.st_uid) + ", group " + names.group_text(st.st_gid);
+  std::string fix;
+  if (options_.allow_group_exec && st.st_uid == 0) {
+    const std::string clause = fix_clause(shared_, backend_, "chgrp " + names.group_arg(id.egid) + " " + resolved_, fix);
+    book_.fail("owner", found + ": the group is not one of the effective user's groups", fix,
+               shown() + " is owned by root with group " + names.group_text(st.st_gid) +
+                   ", which is not one of the groups of " + names.user_text(id.euid) + " (the effective user)" + clause);
+    return;
+  }
+  const std::string want = options_.allow_group_exec && id.euid != 0
+                               ? names.user_text(id.euid) + " (the effective user) or by root with one of its groups"
+                               : names.user_text(id.euid) + " (the effective user)";
+  const std::string clause = fix_clause(shared_, backend_, "chown " + names.user_arg(id.euid) + " " + resolved_, fix);
+  book_.fail("owner", found + ": not owned by " + want, fix,
+             shown() + " is owned by " + names.user_text(st.st_uid) + ", not by " + want + clause);
+}
+
+void ExecutableChecker::rule_permissions(const struct stat& st) {
+  const unsigned bits = static_cast<unsigned>(st.st_mode & 0777);
+  const bool root_group = options_.allow_group_exec && st.st_uid != book_.identity().euid && st.st_uid == 0;
+  std::vector<std::string> problems;
+  unsigned wanted = 0;
+  if (!options_.allow_group_exec) {
+    // Only the owner may have rights, and it needs x.
+    wanted = (bits & 0700u) | 0100u;
+    const bool group = (bits & 070u) != 0;
+    const bool others = (bits & 07u) != 0;
+    if (group || others) {
+      problems.push_back(std::string(group && others ? "group and others have" : group ? "group has" : "others have") +
+                         " rights on " + shown());
+    }
+  } else {
+    // The group may read and execute, never write; others nothing. When the effective user
+    // gets in through the group (root-owned file), the group needs r and x.
+    const bool through_group = root_group && book_.identity().in_groups(st.st_gid);
+    wanted = (bits & 0750u) | 0100u | (through_group ? 050u : 0u);
+    const bool group_w = (bits & 020u) != 0;
+    const bool others = (bits & 07u) != 0;
+    if (group_w || others) {
+      problems.push_back(std::string(group_w && others ? "group can write and others have rights on"
+                                     : group_w         ? "group can write"
+                                                       : "others have rights on") +
+                         " " + shown());
+    }
+    if (through_group && (bits & 050u) != 050u) {
+      problems.push_back(shown() + " is not readable and executable by its group, through which " +
+                         book_.names().user_text(book_.identity().euid) + " runs it");
+    }
+  }
+  if ((bits & 0100u) == 0) problems.push_back(shown() + " is not executable by its owner");
+  const std::string mode = posix::mode_text(st.st_mode);
+  if (problems.empty()) {
+    if (book_.verbose()) book_.add("permissions", true, "mode " + mode, "", "");
+    return;
+  }
+  std::string message;
+  for (std::size_t i = 0; i < problems.size(); ++i) message += (i == 0 ? "" : "; ") + problems[i];
+  std::string fix;
+  const std::string clause = fix_clause(shared_, backend_, "chmod " + posix::octal(wanted, 3) + " " + resolved_, fix);
+  book_.fail("permissions", "mode " + mode + ": " + message, fix, message + " (mode " + mode + ")" + clause);
+}
+
+void ExecutableChecker::rule_readable_and_hash(const OpenedFile& file, const struct stat& st) {
+  // Recorded only when it fails: the hash, the audit record and what-runs need the bytes.
+  if (!file.fd.valid()) {
+    const std::string fix = "chmod u+r " + resolved_;
+    book_.fail("readable", "cannot open for reading: " + errno_text(file.error), fix,
+               "cannot open " + shown() + " for reading (" + errno_text(file.error) + ", mode " +
+                   posix::mode_text(st.st_mode) + ", owner " + book_.names().user_text(st.st_uid) + "): run " + fix,
+               file.error);
+    return;
+  }
+  int err = 0;
+  auto digest = sha256_of(file.fd.get(), err);
+  if (!digest) {
+    const std::string why = err != 0 ? errno_text(err) : "OpenSSL SHA-256 failed";
+    book_.fail("readable", "cannot hash: " + why, "", "cannot hash " + shown() + ": " + why, err);
+    return;
+  }
+  report_.sha256 = *digest;
+}
+
+void ExecutableChecker::rule_sha256_pin() {
+  if (options_.sha256.empty()) return;
+  const std::string want = ascii_lower(options_.sha256);
+  const bool ok = !report_.sha256.empty() && report_.sha256 == want;
+  const std::string got = report_.sha256.empty() ? "unknown (not readable)" : report_.sha256;
+  book_.add("sha256 pin", ok, ok ? report_.sha256 : "got " + got + ", want " + want,
+            "update secret_backend_command_sha256 or restore the binary",
+            "sha256 of " + shown() + " is " + got + ", want " + want +
+                ": update secret_backend_command_sha256 or restore the binary");
+}
+
+// ---- what really runs ----------------------------------------------------------------------
+
+// `fd` is the file `whose` names (the backend, or an interpreter already checked), `resolved`
+// its real path.
+void ExecutableChecker::follow(int fd, const Subject& whose, const std::string& resolved) {
+  const std::string& file = whose.path;
+  auto format = posix::read_exec_format(fd);
+  if (!format) {
+    const std::string& reason = format.error().message;
+    const std::string name = (reason.rfind("its #!", 0) == 0                                     ? "#! line of "
+                              : reason.rfind("its ELF", 0) == 0 || reason.rfind("it is an ELF", 0) == 0 ? "ELF header of "
+                                                                                                    : "format of ") +
+                             file;
+    const std::string fix = "replace it with a valid executable or " + book_.correct_setting(whose);
+    book_.fail(name, format.error().message, fix, file + " cannot be checked: " + format.error().message + ": " + fix,
+               format.error().os_error);
+    return;
+  }
+  switch (format->kind) {
+    case posix::ExecKind::script: follow_script(format->script, file); return;
+    case posix::ExecKind::elf: follow_elf(format->elf, file, resolved); return;
+    case posix::ExecKind::other: {
+      const std::string fix = "give it a #! line or " + book_.correct_setting(whose);
+      book_.fail("format of " + file, "neither an ELF executable nor a #! script", fix,
+                 file + " is neither an ELF executable nor a #! script, so only a binfmt_misc handler could run it, "
+                        "and that is not checked: " + fix);
+      return;
+    }
+  }
+}
+
+void ExecutableChecker::follow_script(const posix::ScriptLine& line, const std::string& script) {
+  const std::string name = "#! line of " + script;
+  const std::string& interpreter = line.interpreter;
+  if (!interpreter.empty() && interpreter.back() == '\r') {
+    book_.fail(name, "ends with a carriage return", "dos2unix " + script,
+               "the #! line of " + script + " ends with a carriage return (DOS line ends), so the kernel looks for \"" +
+                   quote_text(interpreter) + "\": run dos2unix " + script);
+    return;
+  }
+  if (has_controls(interpreter)) {
+    book_.fail(name, "control characters in the interpreter's name", "correct the #! line of " + script,
+               "the #! line of " + script + " names \"" + quote_text(interpreter) +
+                   "\", which holds control characters: correct the #! line of " + script);
+    return;
+  }
+  if (interpreter.empty() || interpreter.front() != '/') {
+    book_.fail(name, "relative interpreter \"" + quote_text(interpreter) + "\"",
+               "write the interpreter's absolute path on the #! line of " + script,
+               "the #! line of " + script + " names the relative interpreter \"" + quote_text(interpreter) +
+                   "\", which the kernel would look up from the working directory: write its absolute path, e.g. "
+                   "#!/bin/sh");
+    return;
+  }
+  follow_interpreter(interpreter, line.argument, script);
+}
+
+void ExecutableChecker::follow_interpreter(const std::string& interpreter, const std::optional<std::string>& argument,
+                                           const std::string& script) {
+  if (++interpreters_ > kMaxInterpreters) {
+    book_.fail("#! line of " + script, "more than " + std::to_string(kMaxInterpreters) + " interpreters",
+               "name the final interpreter on the #! line of " + options_.path,
+               "the chain of interpreters of " + options_.path + " is longer than " + std::to_string(kMaxInterpreters) +
+                   " at " + script + ": name the final interpreter on the #! line of " + options_.path);
+    return;
+  }
+  const Subject s{Role::interpreter, interpreter, "interpreter " + interpreter + " of " + script, script};
+  auto program = check_program(s, true);
+  if (!program || book_.done()) return;
+  follow(program->fd.get(), s, program->resolved);
+  if (is_env(interpreter, program->resolved) && !book_.done()) follow_env(argument, script);
+}
+
+void ExecutableChecker::follow_env(const std::optional<std::string>& argument, const std::string& script) {
+  const std::string hint = "name the interpreter by its absolute path on the #! line of " + script;
+  if (!argument) {
+    book_.fail("env", "no program name", hint,
+               "the #! line of " + script + " runs env without a program name, so env would run " + script +
+                   " itself: " + hint);
+    return;
+  }
+  const std::string& name = *argument;
+  const std::string rule = "env " + quote_text(name);
+  std::string problem;
+  if (has_controls(name)) {
+    problem = "it holds control characters";
+  } else if (name.front() == '-') {
+    problem = "it is an env option, which changes what env runs";
+  } else if (name.find('=') != std::string::npos) {
+    problem = "it is a variable assignment, after which env would run " + script + " itself";
+  } else if (name.find_first_of(" \t") != std::string::npos) {
+    problem = "it holds a space, and Linux passes the rest of the #! line to env as one program name";
+  } else if (name.find('/') != std::string::npos && name.front() != '/') {
+    problem = "it is a relative path, which env would take from the working directory";
+  }
+  if (!problem.empty()) {
+    book_.fail(rule, "\"" + quote_text(name) + "\": " + problem, hint,
+               "the #! line of " + script + " passes \"" + quote_text(name) + "\" to env; " + problem + ": " + hint);
+    return;
+  }
+  if (name.front() == '/') {
+    follow_interpreter(name, std::nullopt, script);  // env executes a path with a slash as it is
+    return;
+  }
+  search_path_for(name, script);
+}
+
+// env (execvp) tries each PATH folder in order; the first that holds `name` decides. Every
+// folder up to it must be closed to others, or someone could put `name` there first.
+void ExecutableChecker::search_path_for(const std::string& name, const std::string& script) {
+  const std::string rule = "env " + name;
+  const std::string& path = options_.child_path;
+  const std::string hint = "name the interpreter by its absolute path on the #! line of " + script;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t colon = path.find(':', start);
+    const std::string folder = path.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+    if (folder.empty() || folder.front() != '/') {
+      book_.fail(rule, "PATH entry \"" + quote_text(folder) + "\" is relative", hint,
+                 "env would look for " + name + " (#! line of " + script + ") in the relative PATH entry \"" +
+                     quote_text(folder) + "\", the working directory: remove it from the backend's PATH or " + hint);
+      return;
+    }
+    const Subject f{Role::search_folder, folder, "PATH folder " + folder + " searched by env for " + name + " of " + script,
+                    script};
+    const Walk walk = book_.walk(f);
+    if (walk.state == WalkState::failed || book_.done()) return;
+    book_.rule_search_folder(f, "PATH folder " + folder, walk);
+    if (book_.done()) return;
+    if (walk.state == WalkState::found && S_ISDIR(walk.end.st.st_mode)) {
+      struct stat st {};
+      if (::fstatat(walk.end.node.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        const std::string found = folder + (folder.back() == '/' ? "" : "/") + name;
+        book_.add(rule, true, name + " is " + found + " (PATH " + path + ")", "", "");
+        follow_interpreter(found, std::nullopt, script);
+        return;
+      }
+      if (errno != ENOENT) {
+        const int e = errno;
+        book_.fail(rule, "cannot look in " + folder + ": " + errno_text(e), hint,
+                   "cannot look for " + name + " in " + folder + " (env of " + script + "): " + errno_text(e), e);
+        return;
+      }
+    }
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+  book_.fail(rule, name + " is not in PATH " + path, "install " + name + " in PATH or " + hint,
+             "env would not find " + name + " (#! line of " + script + ") in the backend's PATH " + path +
+                 ": install it there or " + hint);
+}
+
+void ExecutableChecker::follow_elf(const posix::ElfFacts& elf, const std::string& file, const std::string& resolved) {
+  if (elf.interpreter) {
+    const std::string& loader = *elf.interpreter;
+    const std::string name = "loader " + quote_text(loader);
+    if (has_controls(loader) || loader.front() != '/') {
+      const std::string fix = "relink " + file + " with an absolute -Wl,--dynamic-linker";
+      book_.fail(name, "not an absolute path", fix,
+                 "the ELF program interpreter \"" + quote_text(loader) + "\" of " + file +
+                     " is not an absolute path, so the kernel would take it from the working directory: " + fix);
+    } else {
+      const Subject s{Role::loader, loader, "loader " + loader + " of " + file, file};
+      (void)check_program(s, false);  // the kernel maps the loader; its own PT_INTERP is ignored
+    }
+  }
+  for (const auto& entry : elf.rpath) {
+    if (book_.done()) return;
+    rule_rpath(entry, "DT_RPATH", file, resolved);
+  }
+  for (const auto& entry : elf.runpath) {
+    if (book_.done()) return;
+    rule_rpath(entry, "DT_RUNPATH", file, resolved);
+  }
+}
+
+void ExecutableChecker::rule_rpath(const std::string& entry, const char* tag, const std::string& file,
+                                   const std::string& resolved) {
+  // ld.so expands $ORIGIN and ${ORIGIN} to the folder of the running file's real path.
+  std::string folder;
+  std::string problem;
+  const std::string origin = posix::dir_name(resolved);
+  for (std::size_t i = 0; i < entry.size() && problem.empty();) {
+    if (entry[i] != '$') {
+      folder += entry[i++];
+      continue;
+    }
+    const std::string_view rest = std::string_view(entry).substr(i + 1);
+    std::size_t token = 0;
+    if (rest.rfind("{ORIGIN}", 0) == 0) token = 8;
+    if (rest.rfind("ORIGIN", 0) == 0 &&
+        (rest.size() == 6 || (std::isalnum(static_cast<unsigned char>(rest[6])) == 0 && rest[6] != '_'))) {
+      token = 6;
+    }
+    if (token == 0) {
+      problem = "uses a token other than $ORIGIN ($LIB and $PLATFORM expand differently per system)";
+      break;
+    }
+    folder += origin;
+    i += 1 + token;
+  }
+  if (problem.empty() && entry.empty()) problem = "is empty, which ld.so reads as the working directory";
+  if (problem.empty() && has_controls(folder)) problem = "holds control characters";
+  if (problem.empty() && folder.front() != '/') problem = "is relative, so ld.so would take it from the working directory";
+  if (!problem.empty()) {
+    const std::string fix = "relink " + file + " with absolute folders (or $ORIGIN) in -Wl,-rpath";
+    book_.fail("rpath " + quote_text(entry), std::string(tag) + " entry " + problem, fix,
+               "the " + std::string(tag) + " entry \"" + quote_text(entry) + "\" of " + file + " " + problem + ": " + fix);
+    return;
+  }
+  const Subject s{Role::library_folder, folder, "rpath " + folder + " of " + file, file};
+  const Walk walk = book_.walk(s);
+  if (walk.state == WalkState::failed) return;
+  book_.rule_search_folder(s, "rpath " + folder, walk);
+}
+
+// Walks an interpreter or loader and applies the file rule; returns it open for reading
+// (`need_read`) when it can be followed further.
+std::optional<Program> ExecutableChecker::check_program(const Subject& s, bool need_read) {
+  const std::string label = s.role == Role::loader ? "loader " : "interpreter ";
+  const std::string name = label + s.path;
+  Walk walk = book_.walk(s);
+  if (walk.state == WalkState::missing) {
+    const std::string fix = "install it or " + book_.correct_setting(s);
+    book_.fail(name, walk.end.resolved + " does not exist", fix,
+               s.context + " does not exist" +
+                   (walk.end.missing_last ? std::string() : " (" + walk.end.resolved + " is missing)") + ": " + fix,
+               ENOENT);
+    return std::nullopt;
+  }
+  if (walk.state != WalkState::found) return std::nullopt;
+  OpenedFile file;
+  if (need_read && S_ISREG(walk.end.st.st_mode) && !walk.end.checked_as_folder) file = posix::open_for_reading(walk.end);
+  if (file.replaced) {
+    book_.fail(name, "replaced while being checked", "retry",
+               s.context + " was replaced while being checked: retry, and find out who is changing it");
+    return std::nullopt;
+  }
+  const struct stat st = file.fd.valid() ? file.st : walk.end.st;
+  rule_program_file(s, walk.end.resolved, st);
+  if (!need_read || !S_ISREG(st.st_mode) || book_.done()) return std::nullopt;
+  if (!file.fd.valid()) {
+    const std::string fix = "make it readable or " + book_.correct_setting(s);
+    book_.fail("format of " + s.path, "cannot be read: " + errno_text(file.error), fix,
+               s.context + " cannot be read to see what it runs (" + errno_text(file.error) + "): " + fix, file.error);
+    return std::nullopt;
+  }
+  return Program{std::move(file.fd), walk.end.resolved};
+}
+
+// An interpreter or loader: a regular file without setuid/setgid, owned by root or the
+// effective user, not writable by group or others (read and execute for all are fine), and
+// executable by the effective user.
+void ExecutableChecker::rule_program_file(const Subject& s, const std::string& resolved, const struct stat& st) {
+  const posix::Identity& id = book_.identity();
+  posix::Names& names = book_.names();
+  const std::string name = (s.role == Role::loader ? "loader " : "interpreter ") + s.path;
+  const std::string link = resolved != s.path ? " -> " + resolved : std::string();
+  const std::string what = (s.role == Role::loader ? "loader " : "interpreter ") + s.path + link + " of " + s.named_by;
+  if (!S_ISREG(st.st_mode)) {
+    const std::string fix = book_.correct_setting(s);
+    book_.fail(name, resolved + " is " + posix::type_text(st.st_mode), fix,
+               what + " is " + posix::type_text(st.st_mode) + ", not a regular file: " + fix);
+    return;
+  }
+  const unsigned mode = static_cast<unsigned>(st.st_mode);
+  const bool owner_ok = st.st_uid == 0 || st.st_uid == id.euid;
+  const bool setid = (mode & (S_ISUID | S_ISGID)) != 0;
+  const bool writable = (mode & (S_IWGRP | S_IWOTH)) != 0;
+  const unsigned x_bit = id.euid == 0 || st.st_uid == id.euid ? (id.euid == 0 ? 0111u : 0100u)
+                         : id.in_groups(st.st_gid)            ? 010u
+                                                              : 01u;
+  const bool executable = (mode & x_bit) != 0;
+  const bool ok = owner_ok && !setid && !writable && executable;
+  if (ok && !book_.verbose()) return;
+  const std::string found = "mode " + posix::mode_text(st.st_mode) + ", owner " + names.user_text(st.st_uid);
+  if (ok) {
+    book_.add(name, true, (link.empty() ? "" : "-> " + resolved + ", ") + found, "", "");
+    return;
+  }
+  std::vector<std::string> problems;
+  std::vector<std::string> commands;
+  if (setid) {
+    problems.push_back("has the setuid or setgid bit");
+    commands.push_back("chmod ug-s " + resolved);
+  }
+  if (!owner_ok) {
+    problems.push_back("is not owned by " + book_.owner_requirement());
+    commands.push_back("chown " + names.user_arg(id.euid) + " " + resolved);
+  }
+  if (writable) {
+    problems.push_back("is writable by group or others");
+    commands.push_back("chmod go-w " + resolved);
+  }
+  if (!executable) {
+    problems.push_back("is not executable by " + names.user_text(id.euid));
+    commands.push_back(std::string("chmod ") + (x_bit == 01u ? "o+x " : x_bit == 010u ? "g+x " : "u+x ") + resolved);
+  }
+  std::string problem;
+  for (std::size_t i = 0; i < problems.size(); ++i) problem += (i == 0 ? "" : " and ") + problems[i];
+  std::string command;
+  for (std::size_t i = 0; i < commands.size(); ++i) command += (i == 0 ? "" : " && ") + commands[i];
+  std::string fix;
+  const std::string clause = fix_clause(shared_file(s.path, resolved, st), s, command, fix);
+  book_.fail(name, (link.empty() ? "" : "-> " + resolved + ", ") + found + ": " + problem, fix,
+             what + " (" + found + ") " + problem + clause);
 }
 
 }  // namespace
@@ -595,8 +693,7 @@ Result<VerifiedExecutable> platform::check_executable(const CheckOptions& option
   ExecutableReport local;
   ExecutableReport& out = report != nullptr ? *report : local;
   out = ExecutableReport{};
-  Checker checker(options, out);
-  return checker.run();
+  return ExecutableChecker(options, out, report != nullptr).run();
 }
 
 }  // namespace sts

@@ -16,10 +16,20 @@ std::string quoted(std::string_view path) { return "\"" + std::string(path) + "\
 
 class Evaluator {
  public:
-  Evaluator(std::string_view user_sid, ObjectKind kind, std::string_view path)
-      : user_(user_sid), kind_(kind), path_(path),
-        what_(kind == ObjectKind::file ? "backend " + std::string(path) : "folder " + std::string(path)),
-        prefix_(kind == ObjectKind::file ? "" : "folder " + std::string(path) + ": ") {}
+  Evaluator(std::string_view user_sid, ObjectKind kind, std::string_view path, std::string_view guarded)
+      : user_(user_sid), kind_(kind), path_(path), guarded_(guarded), what_(what_text(kind, path)),
+        prefix_(kind == ObjectKind::folder ? "folder " + std::string(path) + ": "
+                : kind == ObjectKind::config ? "config file " + std::string(path) + ": "
+                                             : std::string()) {}
+
+  static std::string what_text(ObjectKind kind, std::string_view path) {
+    switch (kind) {
+      case ObjectKind::file: return "backend " + std::string(path);
+      case ObjectKind::folder: return "folder " + std::string(path);
+      case ObjectKind::config: return "config file " + std::string(path);
+    }
+    return std::string(path);
+  }
 
   void add(const std::string& name, bool ok, const std::string& detail, const std::string& fix,
            const std::string& message) {
@@ -41,7 +51,7 @@ class Evaluator {
     // NULL DACL: everyone has every right.
     if (info.null_dacl) {
       std::string fix = "icacls " + quoted(path_) + " /inheritance:r /grant:r *S-1-5-18:(F) *S-1-5-32-544:(F) *" + user_ +
-                        (folder ? ":(F)" : ":(RX)");
+                        (kind_ == ObjectKind::file ? ":(RX)" : ":(F)");
       add("dacl", false, "NULL DACL (everyone has full control)", fix,
           what_ + " has a NULL DACL, so everyone has full control");
       return std::move(verdict_);
@@ -78,20 +88,21 @@ class Evaluator {
         add("allow " + who, true, rights + inh, "", "");
         continue;
       }
-      if (!folder) {
+      if (kind_ == ObjectKind::file) {
         add("allow " + who, false, rights + inh,
             "icacls " + quoted(path_) + detach + " /remove:g *" + ace.sid,
             what_ + " allows " + who + " " + rights + inh + "; only " + trusted_names + " may have entries");
         continue;
       }
+      // A folder or the config: others may read (and list) but not change.
       std::uint32_t bad = ace.mask & write_class_rights(kind_);
       add("allow " + who, bad == 0, rights + inh,
           "icacls " + quoted(path_) + detach + " /remove:g *" + ace.sid + " && icacls " + quoted(path_) +
-              " /grant *" + ace.sid + ":(RX)",
-          what_ + " lets " + who + " " + rights_in_words(bad, true) + inh +
-              ", so they could replace the backend");
+              " /grant *" + ace.sid + (folder ? ":(RX)" : ":(R)"),
+          what_ + " lets " + who + " " + rights_in_words(bad, folder) + inh +
+              (folder ? ", so they could replace " + guarded_ : std::string(", so they could choose what runs")));
     }
-    if (!folder) {
+    if (kind_ == ObjectKind::file) {
       add("execute", user_can_execute, user_can_execute ? user_name + " may execute" : user_name + " has no execute entry",
           "icacls " + quoted(path_) + " /grant *" + user_ + ":(RX)",
           what_ + " has no allow entry that lets " + user_name + " execute it");
@@ -103,6 +114,7 @@ class Evaluator {
   std::string user_;
   ObjectKind kind_;
   std::string path_;
+  std::string guarded_;
   std::string what_;
   std::string prefix_;
   AclVerdict verdict_;
@@ -112,12 +124,13 @@ class Evaluator {
 
 std::uint32_t write_class_rights(ObjectKind kind) noexcept {
   std::uint32_t common = DELETE | WRITE_DAC | WRITE_OWNER | GENERIC_WRITE | GENERIC_ALL;
-  if (kind == ObjectKind::file) return common | FILE_WRITE_DATA | FILE_APPEND_DATA;
-  return common | FILE_ADD_FILE | FILE_DELETE_CHILD;
+  if (kind == ObjectKind::folder) return common | FILE_ADD_FILE | FILE_DELETE_CHILD;
+  return common | FILE_WRITE_DATA | FILE_APPEND_DATA;
 }
 
-AclVerdict evaluate_acl(const SecurityInfo& info, std::string_view user_sid, ObjectKind kind, std::string_view path) {
-  return Evaluator(user_sid, kind, path).run(info);
+AclVerdict evaluate_acl(const SecurityInfo& info, std::string_view user_sid, ObjectKind kind, std::string_view path,
+                        std::string_view guarded) {
+  return Evaluator(user_sid, kind, path, guarded).run(info);
 }
 
 }  // namespace sts::win

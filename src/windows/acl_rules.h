@@ -6,6 +6,7 @@
 //
 //   auto verdict = evaluate_acl(info, current_user_sid(), ObjectKind::file, "C:\\sts\\backend.exe");
 //   if (verdict.failure) return make_error(Code::exec_rejected, *verdict.failure);
+//   auto above = evaluate_acl(info, user, ObjectKind::folder, "C:\\sts", "the config file");
 //
 // The file:
 //   - owner: SYSTEM, Administrators or the current user;
@@ -21,6 +22,11 @@
 //     write-class right: add file, delete child, delete, change permissions, take ownership,
 //     generic write or generic all. "Add subfolder" alone is allowed: Authenticated Users hold
 //     it on C:\ by default and it cannot replace an existing child.
+// The main config file (SPEC 2; ObjectKind::config):
+//   - owner, NULL DACL, entry types and deny entries as for the file;
+//   - other principals may read it (it holds handles, not secrets) but hold no write-class
+//     right: write data, append data, delete, change permissions, take ownership, generic
+//     write or generic all; no execute entry is needed.
 // Entries marked inherit-only do not apply to the object itself and are skipped.
 //
 // Every failure names the account and its rights in words, and gives the icacls fix.
@@ -41,14 +47,21 @@
 
 namespace sts::win {
 
-enum class ObjectKind { file, folder };
+enum class ObjectKind {
+  file,    // the backend executable
+  folder,  // a folder above the backend or the config file
+  config,  // the main config file
+};
 
 struct AclVerdict {
   std::vector<CheckRule> rules;        // every rule evaluated, in order
   std::optional<std::string> failure;  // the first failing rule as a one-line message
 };
 
-AclVerdict evaluate_acl(const SecurityInfo& info, std::string_view user_sid, ObjectKind kind, std::string_view path);
+// `guarded`: what a folder's write-class rights would let others replace ("the backend", "the
+// config file"), for the message.
+AclVerdict evaluate_acl(const SecurityInfo& info, std::string_view user_sid, ObjectKind kind, std::string_view path,
+                        std::string_view guarded = "the backend");
 
 // Rights that let their holder replace or re-permission the object.
 std::uint32_t write_class_rights(ObjectKind kind) noexcept;

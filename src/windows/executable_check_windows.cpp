@@ -1,6 +1,7 @@
 // SPEC 5 on Windows: open the backend once (share read only, so nobody can write, rename or
 // delete it while we hold it), check the owner and DACL of the held handle and of every folder
 // above it, check the PE header, and hash the bytes through the same handle.
+// SPEC 2: check_config_file applies the ACL rules to the main config file and its folders.
 #if !defined(_WIN32)
 #error "executable_check_windows.cpp is for Windows; CMake should have picked src/posix"
 #endif
@@ -76,6 +77,48 @@ std::string strip_device_prefix(std::wstring p) {
   return win::to_utf8(p);
 }
 
+std::string final_path_of(HANDLE h) {
+  wchar_t buf[MAX_PATH * 2];
+  DWORD n = ::GetFinalPathNameByHandleW(h, buf, static_cast<DWORD>(std::size(buf)), FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
+  if (n == 0 || n >= std::size(buf)) return {};
+  return strip_device_prefix(std::wstring(buf, n));
+}
+
+// Every folder above `path` and, when links or junctions lead elsewhere, above its real path
+// (both can be used to swap the file), each once.
+std::vector<std::string> folders_above(const std::string& path, HANDLE held) {
+  std::vector<std::string> folders = ancestors(path);
+  const std::string final_path = final_path_of(held);
+  if (!final_path.empty() && lower(final_path) != lower(path)) {
+    for (auto& f : ancestors(final_path)) {
+      if (std::find_if(folders.begin(), folders.end(), [&](const std::string& g) { return lower(g) == lower(f); }) ==
+          folders.end()) {
+        folders.push_back(f);
+      }
+    }
+  }
+  return folders;
+}
+
+// The folder rules of acl_rules.h on one folder; a folder whose permissions cannot be read fails.
+win::AclVerdict folder_verdict(const std::string& folder, const std::string& user, std::string_view guarded) {
+  std::wstring w = win::to_wide(folder);
+  win::ScopedHandle dir(::CreateFileW(w.c_str(), READ_CONTROL, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                                      nullptr, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, nullptr));
+  auto unreadable = [&](const std::string& why) {
+    win::AclVerdict verdict;
+    verdict.rules.push_back(
+        CheckRule{"folder " + folder, false, why, "run the check as a user that may read its permissions"});
+    verdict.failure = "cannot read the permissions of folder " + folder + ": " + why +
+                      ": run the check as a user that may read its permissions";
+    return verdict;
+  };
+  if (!dir.valid()) return unreadable(win::system_message(::GetLastError()));
+  auto info = win::read_security(dir.get());
+  if (!info) return unreadable(info.error().message);
+  return win::evaluate_acl(*info, user, win::ObjectKind::folder, folder, guarded);
+}
+
 class Checker {
  public:
   Checker(const CheckOptions& options, ExecutableReport* report) : options_(options) {
@@ -123,19 +166,7 @@ class Checker {
       merge(win::evaluate_acl(*info, user, win::ObjectKind::file, path));
     }
 
-    // Every folder above: the configured path and, when links or junctions lead elsewhere, the
-    // real one (both can be used to swap the file).
-    std::vector<std::string> folders = ancestors(path);
-    std::string final_path = final_path_of(file.get());
-    if (!final_path.empty() && lower(final_path) != lower(path)) {
-      for (auto& f : ancestors(final_path)) {
-        if (std::find_if(folders.begin(), folders.end(), [&](const std::string& g) { return lower(g) == lower(f); }) ==
-            folders.end()) {
-          folders.push_back(f);
-        }
-      }
-    }
-    for (const std::string& folder : folders) check_folder(folder, user);
+    for (const std::string& folder : folders_above(path, file.get())) merge(folder_verdict(folder, user, "the backend"));
 
     check_header_and_hash(file.get(), path);
     if (first_error_) return std::move(*first_error_);
@@ -190,25 +221,6 @@ class Checker {
       }
     }
     return std::nullopt;
-  }
-
-  void check_folder(const std::string& folder, const std::string& user) {
-    std::wstring w = win::to_wide(folder);
-    win::ScopedHandle dir(::CreateFileW(w.c_str(), READ_CONTROL, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
-                                        nullptr, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, nullptr));
-    if (!dir.valid()) {
-      DWORD e = ::GetLastError();
-      add("folder " + folder, false, win::system_message(e), "run the check as a user that may read its permissions",
-          "cannot read the permissions of folder " + folder + ": " + win::system_message(e), static_cast<int>(e));
-      return;
-    }
-    auto info = win::read_security(dir.get());
-    if (!info) {
-      add("folder " + folder, false, info.error().message, "run the check as a user that may read its permissions",
-          "folder " + folder + ": " + info.error().message, info.error().os_error);
-      return;
-    }
-    merge(win::evaluate_acl(*info, user, win::ObjectKind::folder, folder));
   }
 
   void check_header_and_hash(HANDLE file, const std::string& path) {
@@ -279,13 +291,6 @@ class Checker {
     }
   }
 
-  std::string final_path_of(HANDLE h) {
-    wchar_t buf[MAX_PATH * 2];
-    DWORD n = ::GetFinalPathNameByHandleW(h, buf, static_cast<DWORD>(std::size(buf)), FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
-    if (n == 0 || n >= std::size(buf)) return {};
-    return strip_device_prefix(std::wstring(buf, n));
-  }
-
   void merge(win::AclVerdict verdict) {
     for (auto& r : verdict.rules) report_->rules.push_back(std::move(r));
     if (verdict.failure && !first_error_) {
@@ -321,6 +326,64 @@ class Checker {
 
 Result<VerifiedExecutable> platform::check_executable(const CheckOptions& options, ExecutableReport* report) {
   return Checker(options, report).run();
+}
+
+// SPEC 2: the config file by the ACL rules for ObjectKind::config, every folder above it by the
+// folder rules (nobody else may add or delete children).
+Status platform::check_config_file(const std::string& path, std::vector<CheckRule>* rules) {
+  if (path.empty()) {
+    return make_error(Code::config_unreadable, "the config file path is empty: pass the config file with --config");
+  }
+  const std::wstring given = win::to_wide(path);
+  std::vector<wchar_t> full(32768);
+  const DWORD n = ::GetFullPathNameW(given.c_str(), static_cast<DWORD>(full.size()), full.data(), nullptr);
+  if (n == 0 || n >= full.size()) {
+    const DWORD e = ::GetLastError();
+    return make_error(Code::config_unreadable,
+                      "cannot check config file " + path + ": " + win::system_message(e) + ": pass an absolute --config",
+                      static_cast<int>(e));
+  }
+  const std::string absolute = win::to_utf8(std::wstring(full.data(), n));
+  std::vector<CheckRule> local;
+  std::vector<CheckRule>& out = rules != nullptr ? *rules : local;
+  std::optional<Error> error;
+  auto merge = [&](win::AclVerdict verdict) {
+    for (auto& r : verdict.rules) out.push_back(std::move(r));
+    if (verdict.failure && !error) error = make_error(Code::config_insecure, std::move(*verdict.failure));
+  };
+
+  // READ_CONTROL only, sharing everything: the loader reads the config later, by name.
+  win::ScopedHandle file(::CreateFileW(win::to_wide(absolute).c_str(), READ_CONTROL,
+                                       FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr, OPEN_EXISTING,
+                                       FILE_FLAG_BACKUP_SEMANTICS, nullptr));
+  if (!file.valid()) {
+    const DWORD e = ::GetLastError();
+    const bool missing = e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND;
+    const std::string why = missing ? "does not exist" : "cannot be opened (" + win::system_message(e) + ")";
+    out.push_back(CheckRule{"config file " + absolute, false, why, "pass the right file with --config"});
+    return make_error(Code::config_unreadable,
+                      "config file " + absolute + " " + why + ": pass the right file with --config", static_cast<int>(e));
+  }
+  BY_HANDLE_FILE_INFORMATION fi{};
+  if (::GetFileInformationByHandle(file.get(), &fi) && (fi.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) != 0) {
+    out.push_back(CheckRule{"config file " + absolute, false, "a folder", "pass the config file with --config"});
+    return make_error(Code::config_unreadable,
+                      "config file " + absolute + " is a folder, not a file: pass the config file with --config");
+  }
+  const std::string user = win::current_user_sid();
+  auto info = win::read_security(file.get());
+  if (!info) {
+    out.push_back(CheckRule{"config file " + absolute, false, info.error().message,
+                            "run the check as a user that may read its permissions"});
+    return make_error(Code::config_insecure, "config file " + absolute + ": " + info.error().message,
+                      info.error().os_error);
+  }
+  merge(win::evaluate_acl(*info, user, win::ObjectKind::config, absolute));
+  for (const std::string& folder : folders_above(absolute, file.get())) {
+    merge(folder_verdict(folder, user, "the config file"));
+  }
+  if (error) return *error;
+  return ok();
 }
 
 }  // namespace sts

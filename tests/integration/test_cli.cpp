@@ -557,7 +557,7 @@ TEST_CASE("cli: exec runs nothing when a handle cannot be resolved", "[cli][exec
   r = cli({"exec", "--config", config, "--", s.dir / "no-such-program"});
   CHECK_EXIT(r, 2);
   CHECK(error_lines(r.err) == std::vector<std::string>{"stsecrets: error: cannot execute " + (s.dir / "no-such-program") +
-                                                       ": No such file or directory"});
+                                                       ": no such command (searched PATH); check its name"});
 }
 
 // ---- helper read-file ---------------------------------------------------------------------
@@ -704,7 +704,8 @@ TEST_CASE("cli: check without any backend configured is a configuration error", 
   auto r = cli({"check", "--config", config});
   CHECK_EXIT(r, 2);
   CHECK(error_lines(r.err) == std::vector<std::string>{"stsecrets: error: no secret backend is configured in " + config +
-                                                       ": set secret_backend_command (or secret_backend_type: file)"});
+                                                       ": set secret_backend_command (or secret_backend_type, or "
+                                                       "multi_secret_backends)"});
 }
 
 // ---- logs never carry values ----------------------------------------------------------------

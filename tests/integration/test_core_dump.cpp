@@ -9,6 +9,7 @@
 //   - the kernel: abort() with RLIMIT_CORE raised, when core_pattern writes a plain file;
 //   - gdb's gcore, which honours the same "dd" VmFlag of /proc/PID/smaps.
 #include "stsecrets/resolver.h"
+#include "support/configs.h"
 #include "support/test_support.h"
 
 #include <catch2/catch.hpp>
@@ -44,10 +45,7 @@ std::string control_secret() { return make_secret("bnouspm.wbmvf", 1); }
 // Runs in the child: resolve, plant the control, then dump (kernel) or wait for gcore.
 [[noreturn]] void child_body(const std::string& dir, int pipe_w, bool kernel) {
   const std::string control = control_secret();
-  sts::BackendConfig cfg;
-  cfg.backend_type = "file";
-  cfg.file_root = dir + "/secrets";
-  sts::Resolver resolver(cfg);
+  sts::Resolver resolver(sts::test::file_config(dir + "/secrets"));
   std::size_t got = 0;
   auto r = resolver.with_values({"a", "b", "c"}, [&](std::string_view, std::string_view) { ++got; });
   if (!r || !r->failures.empty() || got != 3) _exit(3);

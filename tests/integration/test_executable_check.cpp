@@ -1,9 +1,18 @@
-// SPEC 5 on POSIX: the permission matrix of check_executable, the symlink rule, the report of
-// check_backend, and that the returned descriptor is the file that was checked and hashed.
+// SPEC 5 on POSIX: the permission matrix of check_executable, the symlink rules (sticky folders
+// included), the report of check_backend, that the returned descriptor is the file that was
+// checked and hashed, and what really runs: #! lines parsed as Linux does, interpreter chains,
+// `#!/usr/bin/env NAME`, ELF loaders and search folders (hand-built ELF files, 32/64-bit, both
+// byte orders, malformed ones), fix wording that never changes a shared system file, and SPEC 2's
+// config file check.
 // Runs as root; other owners come from chown to kOtherUid, an unprivileged caller from a forked
 // child that drops to kOtherUid.
 #include "common/executable_check.h"
+#include "common/text.h"
+#include "posix/exec_format.h"
+#include "posix/path_rules.h"
+#include "posix/unique_fd.h"
 #include "stsecrets/check.h"
+#include "support/configs.h"
 #include "support/test_support.h"
 
 #include <catch2/catch.hpp>
@@ -13,10 +22,13 @@
 #include <cstdio>
 #include <fcntl.h>
 #include <grp.h>
+#include <optional>
 #include <string>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <set>
 #include <unistd.h>
 #include <vector>
 
@@ -66,6 +78,13 @@ void require_rejected(const CheckOptions& options, Code code, const std::string&
     CHECK(report.error->message == result.error().message);
   }
   CHECK(sts::test::open_fds() == before);
+}
+
+const sts::CheckRule* find_rule(const ExecutableReport& report, const std::string& name) {
+  for (const auto& rule : report.rules) {
+    if (rule.name == name) return &rule;
+  }
+  return nullptr;
 }
 
 sts::VerifiedExecutable require_ok(const CheckOptions& options, ExecutableReport* report = nullptr) {
@@ -288,9 +307,9 @@ TEST_CASE("executable check: SHA-256 pin") {
     auto exe = require_ok({path, false, want}, &report);
     CHECK(exe.sha256() == want);
     CHECK(report.sha256 == want);
-    REQUIRE(!report.rules.empty());
-    CHECK(report.rules.back().name == "sha256 pin");
-    CHECK(report.rules.back().ok);
+    const sts::CheckRule* pin = find_rule(report, "sha256 pin");
+    REQUIRE(pin != nullptr);
+    CHECK(pin->ok);
   }
   SECTION("match, pin given in upper case") {
     std::string upper = want;
@@ -389,9 +408,16 @@ TEST_CASE("executable check: the report lists every rule in a stable order") {
       CHECK(rule.ok);
       CHECK(rule.fix.empty());
     }
+    // The backend's own rules first, then what it runs (here /bin/sh and its loader, with the
+    // folders and links on their way, which depend on the host's layout).
     const std::vector<std::string> want{"directory /", "directory /tmp", "directory " + dir.path(), "regular file",
                                         "no setuid/setgid", "owner", "permissions", "sha256 pin"};
-    CHECK(names == want);
+    REQUIRE(names.size() > want.size());
+    CHECK(std::vector<std::string>(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(want.size())) == want);
+    CHECK(find_rule(report, "interpreter /bin/sh") != nullptr);
+    CHECK(find_rule(report, "loader /lib64/ld-linux-x86-64.so.2") != nullptr);
+    std::set<std::string> unique(names.begin(), names.end());
+    CHECK(unique.size() == names.size());  // each folder, link and rule once
     CHECK(report.path == path);
     CHECK(report.owner == "root");
     CHECK(report.group == "root");
@@ -421,14 +447,14 @@ TEST_CASE("executable check: the report lists every rule in a stable order") {
 
 TEST_CASE("executable check: the descriptor is the file that was checked") {
   TempDir dir;
-  const std::string path = make_backend(dir / "backend", 0700, "original bytes\n");
+  const std::string path = make_backend(dir / "backend", 0700, "#!/bin/sh\n# original bytes\n");
   auto exe = require_ok({path, false, ""});
   const int fd = static_cast<int>(exe.native());
 
   SECTION("replacing the path afterwards does not change the descriptor's bytes") {
-    make_backend(dir / "other", 0700, "replacement bytes\n");
+    make_backend(dir / "other", 0700, "#!/bin/sh\n# replacement bytes\n");
     REQUIRE(::rename((dir / "other").c_str(), path.c_str()) == 0);
-    CHECK(read_all(fd) == "original bytes\n");
+    CHECK(read_all(fd) == "#!/bin/sh\n# original bytes\n");
     make_backend(dir / "copy", 0600, read_all(fd));
     CHECK(sha256sum(dir / "copy") == exe.sha256());
     CHECK(sha256sum(path) != exe.sha256());
@@ -556,56 +582,940 @@ TEST_CASE("executable check: no descriptor leaks on any rejection") {
   CHECK(sts::test::open_fds() == before);
 }
 
-TEST_CASE("check_backend: report for each kind of configuration") {
+TEST_CASE("check_config: report for each kind of configuration") {
   TempDir dir;
   SECTION("no backend") {
-    sts::BackendConfig cfg;
-    auto report = sts::check_backend(cfg);
+    sts::Config cfg;
+    auto report = sts::check_config(cfg);
     REQUIRE(report.error.has_value());
     CHECK(report.error->code == Code::config_no_backend);
     CHECK_THAT(report.error->message, Catch::Matchers::Contains("set secret_backend_command"));
   }
   SECTION("an executable: the same rules as check_executable") {
     const std::string path = make_backend(dir / "backend", 0700);
-    sts::BackendConfig cfg;
-    cfg.command = path;
+    const sts::Config cfg = sts::test::executable_config(path);
     const auto before = sts::test::open_fds();
-    auto report = sts::check_backend(cfg);
+    auto full = sts::check_config(cfg);
     CHECK(sts::test::open_fds() == before);  // the verified descriptor is not kept
-    CHECK(report.ok());
+    CHECK(full.ok());
+    REQUIRE(full.backends.size() == 1);
+    const auto& report = full.backends[0];
+    CHECK(report.type == "executable");
     CHECK(report.path == path);
     CHECK(report.mode == "0700");
     CHECK(report.sha256 == sha256sum(path));
-    CHECK(report.rules.size() == 7);
+    REQUIRE(report.rules.size() > 7);
+    CHECK(report.rules[6].name == "permissions");
+    CHECK(find_rule(report, "interpreter /bin/sh") != nullptr);
   }
   SECTION("a rejected executable") {
     const std::string path = make_backend(dir / "backend", 0755);
-    sts::BackendConfig cfg;
-    cfg.command = path;
-    auto report = sts::check_backend(cfg);
+    auto report = sts::check_config(sts::test::executable_config(path));
     REQUIRE(report.error.has_value());
     CHECK(report.error->code == Code::exec_rejected);
     CHECK_THAT(report.error->message, Catch::Matchers::Contains("run chmod 700 " + path));
   }
   SECTION("the file backend reports its root folder") {
-    sts::BackendConfig cfg;
-    cfg.backend_type = "file";
-    cfg.file_root = dir.path();
-    cfg.command = "/does/not/matter";  // the file backend wins, as in make_fetcher
-    auto report = sts::check_backend(cfg);
-    CHECK(report.ok());
+    auto full = sts::check_config(sts::test::file_config(dir.path()));
+    CHECK(full.ok());
+    REQUIRE(full.backends.size() == 1);
+    const auto& report = full.backends[0];
+    CHECK(report.type == "file");
     CHECK(report.path == dir.path());
     REQUIRE(report.rules.size() == 2);
     CHECK(report.rules[0].name == "root folder");
     CHECK(report.rules[1].name == "root folder exists");
   }
   SECTION("the file backend with a missing root folder") {
-    sts::BackendConfig cfg;
-    cfg.backend_type = "file";
-    cfg.file_root = dir / "missing";
-    auto report = sts::check_backend(cfg);
+    auto report = sts::check_config(sts::test::file_config(dir / "missing"));
     REQUIRE(report.error.has_value());
     CHECK(report.error->code == Code::config_invalid);
     CHECK_THAT(report.error->message, Catch::Matchers::Contains(dir / "missing" + " does not exist"));
+  }
+}
+
+// ---- attacks of the outside review (SPEC 5 "what really runs", sticky symlinks, fixes) ------
+
+namespace {
+
+// A copy of a system program (root, 0755) at `path`: an interpreter or loader fixture.
+std::string copy_program(const std::string& from, const std::string& path, unsigned mode = 0755) {
+  sts::test::write_file(path, sts::test::read_file(from), mode);
+  return path;
+}
+
+bool have_cc() { return ::access("/usr/bin/cc", X_OK) == 0; }
+
+// Builds a tiny C program with extra linker flags (a real toolchain's ELF for the parser).
+void compile(const std::string& out, const std::vector<std::string>& link_flags) {
+  std::vector<std::string> argv{"/usr/bin/cc", "-x", "c", "-", "-o", out};
+  argv.insert(argv.end(), link_flags.begin(), link_flags.end());
+  auto r = sts::test::run_command(argv, "int main(void) { return 0; }\n");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(::chmod(out.c_str(), 0700) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("attack: a #! interpreter in a world-writable folder") {
+  TempDir dir;
+  make_dir(dir / "ww", 0777);
+  const std::string interp = copy_program("/bin/sh", dir / "ww/sh");
+  const std::string path = make_backend(dir / "backend", 0700, "#!" + interp + "\necho ok\n");
+  require_rejected({path, false, ""}, Code::exec_rejected,
+                   "directory " + dir / "ww" + " (mode 0777, owner root) is writable by group or others");
+}
+
+TEST_CASE("attack: a #! interpreter another user can replace") {
+  TempDir dir;
+  SECTION("the interpreter's folder belongs to another user") {
+    make_dir(dir / "theirs", 0755);
+    REQUIRE(::chown((dir / "theirs").c_str(), kOtherUid, kOtherGid) == 0);
+    const std::string interp = copy_program("/bin/sh", dir / "theirs/sh");
+    const std::string path = make_backend(dir / "backend", 0700, "#!" + interp + "\necho ok\n");
+    require_rejected({path, false, ""}, Code::exec_rejected,
+                     "directory " + dir / "theirs" + " (mode 0755, owner uid 54321) is not owned by root");
+  }
+  SECTION("the interpreter belongs to another user") {
+    const std::string interp = copy_program("/bin/sh", dir / "sh");
+    REQUIRE(::chown(interp.c_str(), kOtherUid, kOtherGid) == 0);
+    const std::string path = make_backend(dir / "backend", 0700, "#!" + interp + "\necho ok\n");
+    require_rejected({path, false, ""}, Code::exec_rejected, "interpreter " + interp);
+  }
+  SECTION("the interpreter is group-writable") {
+    const std::string interp = copy_program("/bin/sh", dir / "sh", 0775);
+    const std::string path = make_backend(dir / "backend", 0700, "#!" + interp + "\necho ok\n");
+    require_rejected({path, false, ""}, Code::exec_rejected, "interpreter " + interp);
+  }
+  SECTION("a relative interpreter") {
+    const std::string path = make_backend(dir / "backend", 0700, "#!sh\necho ok\n");
+    require_rejected({path, false, ""}, Code::exec_rejected, "relative");
+  }
+}
+
+TEST_CASE("attack: an ELF whose loader or RUNPATH lies in a writable folder") {
+  if (!have_cc()) { WARN("no /usr/bin/cc: skipped"); return; }
+  TempDir dir;
+  make_dir(dir / "ww", 0777);
+  SECTION("PT_INTERP") {
+    const std::string loader = copy_program("/lib64/ld-linux-x86-64.so.2", dir / "ww/ld.so");
+    compile(dir / "backend", {"-Wl,--dynamic-linker=" + loader});
+    require_rejected({dir / "backend", false, ""}, Code::exec_rejected,
+                     "directory " + dir / "ww" + " (mode 0777, owner root) is writable by group or others");
+  }
+  SECTION("DT_RUNPATH") {
+    compile(dir / "backend", {"-Wl,-rpath," + dir / "ww", "-Wl,--enable-new-dtags"});
+    require_rejected({dir / "backend", false, ""}, Code::exec_rejected, "rpath " + dir / "ww");
+  }
+  SECTION("DT_RUNPATH in a sticky world-writable folder") {
+    make_dir(dir / "sticky", 01777);
+    compile(dir / "backend", {"-Wl,-rpath," + dir / "sticky", "-Wl,--enable-new-dtags"});
+    require_rejected({dir / "backend", false, ""}, Code::exec_rejected, "rpath " + dir / "sticky");
+  }
+}
+
+TEST_CASE("attack: a symlink in a sticky folder owned by another user") {
+  TempDir dir;
+  make_dir(dir / "good", 0755);
+  make_dir(dir / "sticky", 01777);
+  const std::string real = make_backend(dir / "good/backend", 0700);
+  make_link(real, dir / "sticky/backend");
+  REQUIRE(::lchown((dir / "sticky/backend").c_str(), kOtherUid, kOtherGid) == 0);
+  require_rejected({dir / "sticky/backend", false, ""}, Code::exec_rejected,
+                   "symbolic link " + dir / "sticky/backend" + " -> " + real + " in the sticky folder " + dir / "sticky" +
+                       " (mode 1777, owner root) is owned by uid 54321, not by root (the effective user) or the "
+                       "folder's owner, so it is not followed: point secret_backend_command at the file itself");
+}
+
+TEST_CASE("attack: the fix for a shared system file is never chmod 700 on it") {
+  ExecutableReport report;
+  auto r = sts::platform::check_executable({"/usr/bin/env", false, ""}, &report);
+  REQUIRE_FALSE(r);
+  INFO(r.error().message);
+  CHECK(r.error().message.find("chmod 700 /usr/bin/env") == std::string::npos);
+  CHECK_THAT(r.error().message, Catch::Matchers::Contains("install -D -o root -m 0700 /usr/bin/env /opt/stsecrets/env"));
+}
+
+// ---- #! lines, parsed as Linux parses them -----------------------------------------------------
+
+namespace {
+
+struct LineCase {
+  std::string head;
+  std::string interpreter;
+  std::optional<std::string> argument;
+};
+
+}  // namespace
+
+TEST_CASE("exec format: #! lines are split as binfmt_script splits them") {
+  const std::string long_arg(245, 'a');
+  const std::vector<LineCase> cases{
+      {"#!/bin/sh\n", "/bin/sh", std::nullopt},
+      {"#!/bin/sh", "/bin/sh", std::nullopt},                        // no newline, short file
+      {"#!  /bin/sh  -e  \n", "/bin/sh", std::string("-e")},         // spaces around
+      {"#!/bin/sh\t-x\ty\n", "/bin/sh", std::string("-x\ty")},       // one argument, inner tab kept
+      {"#!/bin/sh -e -u\necho\n", "/bin/sh", std::string("-e -u")},  // one argument, inner space kept
+      {"#!/usr/bin/env python3 -u\n", "/usr/bin/env", std::string("python3 -u")},
+      {"#!/bin/sh   \n", "/bin/sh", std::nullopt},
+      {std::string("#!/bin/sh\0-e\n", 13), "/bin/sh", std::nullopt},  // strnchr stops at NUL
+      {"#!/bin/sh\r\n", "/bin/sh\r", std::nullopt},                  // DOS line end: part of the name
+      {"#!sh\n", "sh", std::nullopt},                                // relative: the caller refuses it
+      // No newline in the first 256 bytes, but the name ends: the argument is cut at byte 255.
+      {"#!/bin/sh " + std::string(300, 'a'), "/bin/sh", long_arg},
+  };
+  for (const auto& c : cases) {
+    INFO(sts::quote_text(c.head.substr(0, 40)));
+    auto line = sts::posix::parse_script_line(c.head);
+    REQUIRE(line);
+    CHECK(line->interpreter == c.interpreter);
+    CHECK(line->argument == c.argument);
+  }
+}
+
+TEST_CASE("exec format: #! lines the kernel refuses are refused") {
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"#!\n", "names no interpreter"},
+      {"#!   \t \n", "names no interpreter"},
+      {"#!" + std::string(300, ' '), "is blank"},
+      {"#!/" + std::string(300, 'a'), "cuts the interpreter's name off"},
+  };
+  for (const auto& [head, fragment] : cases) {
+    auto line = sts::posix::parse_script_line(head);
+    REQUIRE_FALSE(line);
+    CHECK(line.error().code == Code::exec_rejected);
+    CHECK_THAT(line.error().message, Catch::Matchers::Contains(fragment));
+  }
+}
+
+// ---- ELF headers, from hand-built files (32/64-bit, both byte orders, malformed) ---------------
+
+namespace {
+
+struct ElfSpec {
+  int bits = 64;
+  bool big_endian = false;
+  std::optional<std::string> interp;
+  std::vector<std::string> rpath;    // one DT_RPATH string each (may hold ':')
+  std::vector<std::string> runpath;  // one DT_RUNPATH string each
+  std::uint16_t type = 3;            // ET_DYN
+};
+
+// Where build_elf put things, for tests that break them on purpose.
+struct ElfLayout {
+  std::size_t phoff_at, phentsize_at, phnum_at, phoff, phentsize, interp_off, dyn_off;
+};
+
+// A minimal ELF: header, program headers (PT_LOAD over the whole file at 0x400000, PT_INTERP,
+// PT_DYNAMIC), the interpreter string, a string table and the dynamic section.
+std::string build_elf(const ElfSpec& spec, ElfLayout* layout = nullptr) {
+  const bool b64 = spec.bits == 64;
+  const std::size_t ehsize = b64 ? 64 : 52, phentsize = b64 ? 56 : 32, word = b64 ? 8 : 4;
+  const std::size_t phnum = spec.interp ? 3 : 2;
+  const std::uint64_t base = 0x400000;
+  const std::size_t interp_off = ehsize + phnum * phentsize;
+  const std::string interp = spec.interp ? *spec.interp + std::string(1, '\0') : std::string();
+  const std::size_t str_off = interp_off + interp.size();
+  std::string strtab(1, '\0');
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> dyn;  // tag, value
+  for (const auto& s : spec.rpath) { dyn.emplace_back(15, strtab.size()); strtab += s + std::string(1, '\0'); }
+  for (const auto& s : spec.runpath) { dyn.emplace_back(29, strtab.size()); strtab += s + std::string(1, '\0'); }
+  dyn.insert(dyn.begin(), {{5, base + str_off}, {10, strtab.size()}});
+  dyn.emplace_back(0, 0);
+  const std::size_t dyn_off = (str_off + strtab.size() + 7) / 8 * 8;
+  const std::size_t total = dyn_off + dyn.size() * 2 * word;
+  std::string out(total, '\0');
+  auto put = [&](std::size_t at, std::uint64_t v, std::size_t width) {
+    for (std::size_t i = 0; i < width; ++i) {
+      const std::size_t shift = 8 * (spec.big_endian ? width - 1 - i : i);
+      out[at + i] = static_cast<char>((v >> shift) & 0xff);
+    }
+  };
+  out.replace(0, 4, "\x7f" "ELF");
+  out[4] = static_cast<char>(b64 ? 2 : 1);
+  out[5] = static_cast<char>(spec.big_endian ? 2 : 1);
+  out[6] = 1;
+  put(16, spec.type, 2);
+  put(18, b64 ? 62 : 3, 2);
+  put(20, 1, 4);
+  const std::size_t phoff_at = b64 ? 32 : 28, phentsize_at = b64 ? 54 : 42, phnum_at = b64 ? 56 : 44;
+  put(phoff_at, ehsize, word);
+  put(b64 ? 52 : 40, ehsize, 2);
+  put(phentsize_at, phentsize, 2);
+  put(phnum_at, phnum, 2);
+  auto phdr = [&](std::size_t i, std::uint32_t type, std::uint64_t off, std::uint64_t size) {
+    const std::size_t at = ehsize + i * phentsize;
+    put(at, type, 4);
+    put(at + (b64 ? 8 : 4), off, word);
+    put(at + (b64 ? 16 : 8), base + off, word);
+    put(at + (b64 ? 24 : 12), base + off, word);
+    put(at + (b64 ? 32 : 16), size, word);
+    put(at + (b64 ? 40 : 20), size, word);
+  };
+  std::size_t i = 0;
+  phdr(i++, 1, 0, total);
+  if (spec.interp) phdr(i++, 3, interp_off, interp.size());
+  phdr(i++, 2, dyn_off, dyn.size() * 2 * word);
+  out.replace(interp_off, interp.size(), interp);
+  out.replace(str_off, strtab.size(), strtab);
+  for (std::size_t k = 0; k < dyn.size(); ++k) {
+    put(dyn_off + k * 2 * word, dyn[k].first, word);
+    put(dyn_off + k * 2 * word + word, dyn[k].second, word);
+  }
+  if (layout != nullptr) *layout = {phoff_at, phentsize_at, phnum_at, ehsize, phentsize, interp_off, dyn_off};
+  return out;
+}
+
+// The bytes in an anonymous file, parsed through its descriptor.
+sts::Result<sts::posix::ExecFormat> parse_bytes(const std::string& bytes) {
+  sts::posix::UniqueFd fd(::memfd_create("elf", MFD_CLOEXEC));
+  REQUIRE(fd.valid());
+  REQUIRE(::write(fd.get(), bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
+  return sts::posix::read_exec_format(fd.get());
+}
+
+}  // namespace
+
+TEST_CASE("exec format: ELF loader and search paths, 32/64-bit, both byte orders") {
+  for (int bits : {32, 64}) {
+    for (bool big : {false, true}) {
+      DYNAMIC_SECTION(bits << "-bit " << (big ? "big" : "little") << "-endian") {
+        ElfSpec spec{bits, big, std::string("/lib/ld-test.so.1"), {"/opt/a:$ORIGIN/lib"}, {"/opt/b", "::/opt/c"}, 3};
+        auto format = parse_bytes(build_elf(spec));
+        REQUIRE(format);
+        REQUIRE(format->kind == sts::posix::ExecKind::elf);
+        CHECK(format->elf.bits == bits);
+        CHECK(format->elf.big_endian == big);
+        CHECK(format->elf.interpreter == std::optional<std::string>("/lib/ld-test.so.1"));
+        CHECK(format->elf.rpath == std::vector<std::string>{"/opt/a", "$ORIGIN/lib"});
+        CHECK(format->elf.runpath == std::vector<std::string>{"/opt/b", "", "", "/opt/c"});
+      }
+    }
+  }
+  SECTION("a static executable: no loader, no search path") {
+    auto format = parse_bytes(build_elf(ElfSpec{64, false, std::nullopt, {}, {}, 2}));
+    REQUIRE(format);
+    CHECK_FALSE(format->elf.interpreter.has_value());
+    CHECK(format->elf.rpath.empty());
+  }
+  SECTION("neither ELF nor #!") {
+    auto format = parse_bytes("plain text\n");
+    REQUIRE(format);
+    CHECK(format->kind == sts::posix::ExecKind::other);
+  }
+}
+
+TEST_CASE("exec format: a malformed ELF header is a clear rejection") {
+  ElfLayout at{};
+  const std::string good = build_elf(ElfSpec{64, false, std::string("/lib/ld.so"), {"/opt/a"}, {}, 3}, &at);
+  auto patched = [&](std::size_t offset, std::string bytes) {
+    std::string copy = good;
+    copy.replace(offset, bytes.size(), bytes);
+    return copy;
+  };
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {good.substr(0, 10), "cut short"},
+      {good.substr(0, 40), "cut short"},
+      {patched(4, "\x03"), "ELF class 3"},
+      {patched(5, "\x07"), "byte order 7"},
+      {patched(16, std::string("\x01\x00", 2)), "type 1, not an executable"},
+      {patched(at.phentsize_at, std::string("\x20\x00", 2)), "program header size 32"},
+      {patched(at.phnum_at, std::string("\x00\x00", 2)), "0 entries"},
+      {patched(at.phnum_at, std::string("\xff\xff", 2)), "65535 entries"},
+      {patched(at.phoff_at, std::string("\x00\x00\x00\x00\x00\x00\x01\x00", 8)), "program headers lie outside"},
+      {patched(at.phoff_at, std::string("\xf0\xff\xff\xff\xff\xff\xff\xff", 8)), "program headers lie outside"},
+      {patched(at.interp_off + 10, "X"), "not NUL-terminated"},  // "/lib/ld.so" is 10 bytes
+      {good.substr(0, at.dyn_off + 8), "dynamic section lies outside"},
+  };
+  for (const auto& [bytes, fragment] : cases) {
+    INFO(fragment);
+    auto format = parse_bytes(bytes);
+    REQUIRE_FALSE(format);
+    CHECK(format.error().code == Code::exec_rejected);
+    CHECK_THAT(format.error().message, Catch::Matchers::Contains(fragment));
+  }
+}
+
+TEST_CASE("exec format: every truncation and every byte flip parses or is refused, never crashes") {
+  for (const bool big : {false, true}) {
+    const std::string good =
+        build_elf(ElfSpec{big ? 32 : 64, big, std::string("/lib/ld.so"), {"/opt/a:/opt/b"}, {"$ORIGIN"}, 3});
+    std::size_t refused = 0;
+    for (std::size_t n = 0; n < good.size(); ++n) {
+      if (!parse_bytes(good.substr(0, n))) ++refused;
+    }
+    CHECK(refused > 0);
+    for (std::size_t i = 0; i < good.size(); ++i) {
+      for (const char b : {'\x00', '\xff', '\x80'}) {
+        std::string copy = good;
+        copy[i] = b;
+        (void)parse_bytes(copy);  // either result is fine; ASan/UBSan watch the reads
+      }
+    }
+  }
+}
+
+// ---- what really runs: more attacks and the accepted cases ------------------------------------
+
+namespace {
+
+// A folder holding a hand-built ELF "backend" (only parsed, never run) with the given spec.
+std::string make_elf_backend(const std::string& path, const ElfSpec& spec) {
+  sts::test::write_file(path, build_elf(spec), 0700);
+  return path;
+}
+
+const std::string kLoader = "/lib64/ld-linux-x86-64.so.2";
+
+}  // namespace
+
+TEST_CASE("what runs: the #! chain is followed, at most 4 interpreters") {
+  TempDir dir;
+  make_dir(dir / "ww", 0777);
+  SECTION("an interpreter that is itself a script with a bad interpreter") {
+    copy_program("/bin/sh", dir / "ww/sh");
+    make_backend(dir / "wrapper", 0755, "#!" + dir / "ww/sh" + "\n");
+    const std::string path = make_backend(dir / "backend", 0700, "#!" + dir / "wrapper" + "\n");
+    require_rejected({path, false, ""}, Code::exec_rejected,
+                     "directory " + dir / "ww" + " (mode 0777, owner root) is writable by group or others (interpreter " +
+                         dir / "ww/sh" + " of " + dir / "wrapper" + "): run chmod go-w " + dir / "ww");
+  }
+  SECTION("a good chain is accepted and listed") {
+    make_backend(dir / "wrapper", 0755, "#!/bin/sh\n");
+    const std::string path = make_backend(dir / "backend", 0700, "#!" + dir / "wrapper" + " -e\n");
+    ExecutableReport report;
+    require_ok({path, false, ""}, &report);
+    const sts::CheckRule* wrapper = find_rule(report, "interpreter " + dir / "wrapper");
+    REQUIRE(wrapper != nullptr);
+    CHECK(wrapper->detail == "mode 0755, owner root");
+    CHECK(find_rule(report, "interpreter /bin/sh") != nullptr);
+  }
+  SECTION("a loop is cut off") {
+    make_backend(dir / "a", 0755, "#!" + dir / "b" + "\n");
+    make_backend(dir / "b", 0755, "#!" + dir / "a" + "\n");
+    const std::string path = make_backend(dir / "backend", 0700, "#!" + dir / "a" + "\n");
+    require_rejected({path, false, ""}, Code::exec_rejected,
+                     "the chain of interpreters of " + path + " is longer than 4");
+  }
+  SECTION("a missing interpreter") {
+    const std::string path = make_backend(dir / "backend", 0700, "#!" + dir / "nope" + "\n");
+    require_rejected({path, false, ""}, Code::exec_rejected,
+                     "interpreter " + dir / "nope" + " of " + path + " does not exist: install it or correct the #! line of " +
+                         path);
+  }
+  SECTION("DOS line ends") {
+    const std::string path = make_backend(dir / "backend", 0700, "#!/bin/sh\r\necho\r\n");
+    require_rejected({path, false, ""}, Code::exec_rejected, "ends with a carriage return (DOS line ends)");
+    require_rejected({path, false, ""}, Code::exec_rejected, "run dos2unix " + path);
+  }
+  SECTION("a relative interpreter: the exact message") {
+    const std::string path = make_backend(dir / "backend", 0700, "#!sh\n");
+    require_rejected({path, false, ""}, Code::exec_rejected,
+                     "the #! line of " + path + " names the relative interpreter \"sh\", which the kernel would look up "
+                     "from the working directory: write its absolute path, e.g. #!/bin/sh");
+  }
+  SECTION("an interpreter with the setuid bit, or not executable") {
+    copy_program("/bin/sh", dir / "suid-sh", 04755);
+    copy_program("/bin/sh", dir / "noexec-sh", 0644);
+    require_rejected({make_backend(dir / "b1", 0700, "#!" + dir / "suid-sh" + "\n"), false, ""}, Code::exec_rejected,
+                     "has the setuid or setgid bit: run chmod ug-s " + dir / "suid-sh");
+    require_rejected({make_backend(dir / "b2", 0700, "#!" + dir / "noexec-sh" + "\n"), false, ""}, Code::exec_rejected,
+                     "is not executable by root: run chmod u+x " + dir / "noexec-sh");
+  }
+  SECTION("neither ELF nor #!") {
+    const std::string path = make_backend(dir / "backend", 0700, "echo hello\n");
+    require_rejected({path, false, ""}, Code::exec_rejected,
+                     path + " is neither an ELF executable nor a #! script, so only a binfmt_misc handler could run it");
+  }
+}
+
+TEST_CASE("what runs: #!/usr/bin/env NAME is checked where env finds NAME") {
+  TempDir dir;
+  SECTION("NAME in the default PATH /usr/bin:/bin") {
+    const std::string path = make_backend(dir / "backend", 0700, "#!/usr/bin/env sh\n");
+    ExecutableReport report;
+    require_ok({path, false, ""}, &report);
+    const sts::CheckRule* env = find_rule(report, "env sh");
+    REQUIRE(env != nullptr);
+    CHECK(env->detail == "sh is /usr/bin/sh (PATH /usr/bin:/bin)");
+    CHECK(find_rule(report, "interpreter /usr/bin/env") != nullptr);
+    CHECK(find_rule(report, "interpreter /usr/bin/sh") != nullptr);
+    CHECK(find_rule(report, "PATH folder /usr/bin") != nullptr);
+  }
+  const std::string path = make_backend(dir / "backend", 0700, "#!/usr/bin/env sh\n");
+  SECTION("a world-writable folder earlier in an allow-listed PATH") {
+    make_dir(dir / "ww", 0777);
+    CheckOptions options{path, false, ""};
+    options.child_path = dir / "ww" + ":/usr/bin:/bin";
+    require_rejected(options, Code::exec_rejected,
+                     "PATH folder " + dir / "ww" + " searched by env for sh of " + path +
+                         " (mode 0777, owner root) is writable by group or others, so someone else could add files "
+                         "to it: run chmod go-w " + dir / "ww");
+  }
+  SECTION("a sticky world-writable folder earlier in PATH (anyone may add sh there)") {
+    make_dir(dir / "tmp", 01777);
+    CheckOptions options{path, false, ""};
+    options.child_path = dir / "tmp" + ":/usr/bin";
+    require_rejected(options, Code::exec_rejected,
+                     "is writable by group or others (sticky does not help here: anyone may add a missing name)");
+    require_rejected(options, Code::exec_rejected,
+                     "name the interpreter by its absolute path on the #! line of " + path);
+  }
+  SECTION("a missing PATH folder others could create") {
+    make_dir(dir / "tmp", 01777);
+    CheckOptions options{path, false, ""};
+    options.child_path = dir / "tmp/bin" + ":/usr/bin";
+    require_rejected(options, Code::exec_rejected, "so someone else could create " + dir / "tmp/bin");
+  }
+  SECTION("a missing PATH folder nobody else can create is skipped") {
+    CheckOptions options{path, false, ""};
+    options.child_path = dir / "nope" + ":/usr/bin";
+    require_ok(options);
+  }
+  SECTION("a relative PATH entry") {
+    CheckOptions options{path, false, ""};
+    options.child_path = ":/usr/bin";
+    require_rejected(options, Code::exec_rejected, "in the relative PATH entry \"\", the working directory");
+  }
+  SECTION("NAME found in a good folder of our own") {
+    make_dir(dir / "bin", 0755);
+    make_backend(dir / "bin/sh", 0755, "#!/bin/sh\n");
+    CheckOptions options{path, false, ""};
+    options.child_path = dir / "bin" + ":/usr/bin";
+    ExecutableReport report;
+    require_ok(options, &report);
+    CHECK(find_rule(report, "interpreter " + dir / "bin/sh") != nullptr);
+  }
+  SECTION("NAME is not in PATH") {
+    const std::string p = make_backend(dir / "b", 0700, "#!/usr/bin/env no-such-interpreter-x\n");
+    require_rejected({p, false, ""}, Code::exec_rejected,
+                     "env would not find no-such-interpreter-x (#! line of " + p +
+                         ") in the backend's PATH /usr/bin:/bin");
+  }
+  SECTION("arguments that change what env runs are refused") {
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {"#!/usr/bin/env -S sh -e\n", "is an env option, which changes what env runs"},
+        {"#!/usr/bin/env A=1\n", "is a variable assignment"},
+        {"#!/usr/bin/env sh -e\n", "holds a space"},
+        {"#!/usr/bin/env bin/sh\n", "is a relative path"},
+        {"#!/usr/bin/env\n", "runs env without a program name"},
+    };
+    for (const auto& [line, fragment] : cases) {
+      INFO(line);
+      require_rejected({make_backend(dir / "b", 0700, line), false, ""}, Code::exec_rejected, fragment);
+    }
+  }
+  SECTION("an absolute NAME is checked as an interpreter") {
+    make_dir(dir / "ww", 0777);
+    copy_program("/bin/sh", dir / "ww/sh");
+    require_rejected({make_backend(dir / "b", 0700, "#!/usr/bin/env " + dir / "ww/sh" + "\n"), false, ""},
+                     Code::exec_rejected, "directory " + dir / "ww" + " (mode 0777");
+  }
+}
+
+TEST_CASE("what runs: an ELF file's loader and search folders") {
+  TempDir dir;
+  make_dir(dir / "ww", 0777);
+  make_dir(dir / "sticky", 01777);
+  make_dir(dir / "lib", 0755);
+  SECTION("the system loader is accepted and listed") {
+    ExecutableReport report;
+    require_ok({make_elf_backend(dir / "b", ElfSpec{64, false, kLoader, {}, {}, 3}), false, ""}, &report);
+    const sts::CheckRule* loader = find_rule(report, "loader " + kLoader);
+    REQUIRE(loader != nullptr);
+    CHECK(loader->ok);
+  }
+  SECTION("a loader in a world-writable folder") {
+    copy_program(kLoader, dir / "ww/ld.so");
+    const std::string p = make_elf_backend(dir / "b", ElfSpec{64, false, dir / "ww/ld.so", {}, {}, 3});
+    require_rejected({p, false, ""}, Code::exec_rejected,
+                     "directory " + dir / "ww" + " (mode 0777, owner root) is writable by group or others (loader " +
+                         dir / "ww/ld.so" + " of " + p + "): run chmod go-w " + dir / "ww");
+  }
+  SECTION("a relative loader") {
+    require_rejected({make_elf_backend(dir / "b", ElfSpec{64, false, std::string("ld.so"), {}, {}, 3}), false, ""},
+                     Code::exec_rejected, "is not an absolute path, so the kernel would take it from the working directory");
+  }
+  SECTION("a missing loader") {
+    const std::string p = make_elf_backend(dir / "b", ElfSpec{64, false, dir / "ld.so", {}, {}, 3});
+    require_rejected({p, false, ""}, Code::exec_rejected, "loader " + dir / "ld.so" + " of " + p + " does not exist");
+  }
+  SECTION("$ORIGIN/lib, a folder of its own, is accepted") {
+    ExecutableReport report;
+    require_ok({make_elf_backend(dir / "b", ElfSpec{64, false, kLoader, {}, {"$ORIGIN/lib"}, 3}), false, ""}, &report);
+    const sts::CheckRule* rpath = find_rule(report, "rpath " + dir / "lib");
+    REQUIRE(rpath != nullptr);
+    CHECK(rpath->detail == "mode 0755, owner root");
+  }
+  SECTION("${ORIGIN}/../ww through DT_RPATH") {
+    make_dir(dir / "bin", 0700);
+    const std::string p = make_elf_backend(dir / "bin/b", ElfSpec{64, false, kLoader, {"${ORIGIN}/../ww"}, {}, 3});
+    require_rejected({p, false, ""}, Code::exec_rejected,
+                     "rpath " + dir / "bin/../ww" + " of " + p + " -> " + dir / "ww" +
+                         " (mode 0777, owner root) is writable by group or others, so someone else could add files to "
+                         "it: run chmod go-w " + dir / "ww");
+  }
+  SECTION("$ORIGIN is the file's real folder, not the link's") {
+    make_dir(dir / "real", 0700);
+    make_dir(dir / "real/lib", 0755);
+    make_elf_backend(dir / "real/b", ElfSpec{64, false, kLoader, {}, {"$ORIGIN/lib"}, 3});
+    make_link(dir / "real/b", dir / "b");
+    ExecutableReport report;
+    require_ok({dir / "b", false, ""}, &report);
+    CHECK(find_rule(report, "rpath " + dir / "real/lib") != nullptr);
+  }
+  SECTION("a sticky world-writable search folder: anyone may add a missing library") {
+    const std::string p = make_elf_backend(dir / "b", ElfSpec{64, false, kLoader, {}, {dir / "sticky"}, 3});
+    require_rejected({p, false, ""}, Code::exec_rejected,
+                     "rpath " + dir / "sticky" + " of " + p +
+                         " (mode 1777, owner root, sticky) is writable by group or others (sticky does not help here: "
+                         "anyone may add a missing name), so someone else could add files to it: relink " + p +
+                         " with a library folder of its own in -Wl,-rpath (or patchelf --set-rpath DIR " + p + ")");
+  }
+  SECTION("a missing search folder: fine when nobody else can create it") {
+    ExecutableReport report;
+    require_ok({make_elf_backend(dir / "b", ElfSpec{64, false, kLoader, {}, {dir / "lib/none"}, 3}), false, ""},
+               &report);
+    const sts::CheckRule* rpath = find_rule(report, "rpath " + dir / "lib/none");
+    REQUIRE(rpath != nullptr);
+    CHECK_THAT(rpath->detail, Catch::Matchers::Contains("does not exist; " + dir / "lib" + " (mode 0755, owner root)"));
+  }
+  SECTION("a missing search folder in a sticky folder") {
+    const std::string p = make_elf_backend(dir / "b", ElfSpec{64, false, kLoader, {}, {dir / "sticky/lib"}, 3});
+    require_rejected({p, false, ""}, Code::exec_rejected, "so someone else could create " + dir / "sticky/lib");
+  }
+  SECTION("$LIB, $PLATFORM, unknown tokens, relative and empty entries are refused") {
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {"$LIB/x", "uses a token other than $ORIGIN"},
+        {"/opt/${PLATFORM}", "uses a token other than $ORIGIN"},
+        {"$ORIGINAL", "uses a token other than $ORIGIN"},
+        {"lib", "is relative, so ld.so would take it from the working directory"},
+        {"/opt/a::/opt/b", "is empty, which ld.so reads as the working directory"},
+    };
+    for (const auto& [entry, fragment] : cases) {
+      INFO(entry);
+      require_rejected({make_elf_backend(dir / "b", ElfSpec{64, false, kLoader, {}, {entry}, 3}), false, ""},
+                       Code::exec_rejected, fragment);
+    }
+  }
+  SECTION("a malformed ELF backend") {
+    const std::string p = make_backend(dir / "b", 0700, std::string("\x7f" "ELF\x02\x01\x01", 7) + std::string(20, '\0'));
+    require_rejected({p, false, ""}, Code::exec_rejected, p + " cannot be checked: its ELF header is cut short");
+  }
+  SECTION("a real toolchain's RPATH and RUNPATH") {
+    if (!have_cc()) { WARN("no /usr/bin/cc: skipped"); return; }
+    compile(dir / "rpath", {"-Wl,-rpath," + dir / "ww", "-Wl,--disable-new-dtags"});
+    require_rejected({dir / "rpath", false, ""}, Code::exec_rejected, "rpath " + dir / "ww" + " of " + dir / "rpath");
+    compile(dir / "good", {"-Wl,-rpath,$ORIGIN/lib", "-Wl,--enable-new-dtags"});
+    ExecutableReport report;
+    require_ok({dir / "good", false, ""}, &report);
+    CHECK(find_rule(report, "rpath " + dir / "lib") != nullptr);
+  }
+}
+
+TEST_CASE("sticky folders: links are followed only when the kernel's protected_symlinks rule allows") {
+  TempDir dir;
+  REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);
+  make_dir(dir / "good", 0755);
+  make_dir(dir / "sticky", 01777);
+  const std::string real = make_backend(dir / "good/backend", 0700);
+  SECTION("a link of root's in root's sticky folder") {
+    make_link(real, dir / "sticky/backend");
+    require_ok({dir / "sticky/backend", false, ""});
+  }
+  SECTION("a link of another user's in a folder that is not sticky is the folder rule's business") {
+    make_link(real, dir / "good/link");
+    REQUIRE(::lchown((dir / "good/link").c_str(), kOtherUid, kOtherGid) == 0);
+    require_ok({dir / "good/link", false, ""});
+  }
+  SECTION("an interpreter reached through another user's link in a sticky folder") {
+    make_link("/bin/sh", dir / "sticky/sh");
+    REQUIRE(::lchown((dir / "sticky/sh").c_str(), kOtherUid, kOtherGid) == 0);
+    const std::string path = make_backend(dir / "backend", 0700, "#!" + dir / "sticky/sh" + "\n");
+    require_rejected({path, false, ""}, Code::exec_rejected,
+                     "so it is not followed (interpreter " + dir / "sticky/sh" + " of " + path +
+                         "): name the interpreter's real path on the #! line of " + path);
+  }
+  SECTION("an unprivileged caller: its own link and root's are followed, a third user's is not") {
+    make_link(real, dir / "sticky/mine");
+    REQUIRE(::lchown((dir / "sticky/mine").c_str(), kOtherUid, kOtherGid) == 0);
+    make_link(real, dir / "sticky/roots");
+    make_link(real, dir / "sticky/third");
+    REQUIRE(::lchown((dir / "sticky/third").c_str(), kOtherUid + 1, kOtherGid) == 0);
+    // The target must be the caller's own: a copy owned by uid 54321.
+    make_dir(dir / "theirs", 0755);
+    REQUIRE(::chown((dir / "theirs").c_str(), kOtherUid, kOtherGid) == 0);
+    const std::string own = make_backend(dir / "theirs/backend", 0700);
+    REQUIRE(::chown(own.c_str(), kOtherUid, kOtherGid) == 0);
+    REQUIRE(::unlink((dir / "sticky/mine").c_str()) == 0);
+    REQUIRE(::unlink((dir / "sticky/roots").c_str()) == 0);
+    REQUIRE(::unlink((dir / "sticky/third").c_str()) == 0);
+    make_link(own, dir / "sticky/mine");
+    REQUIRE(::lchown((dir / "sticky/mine").c_str(), kOtherUid, kOtherGid) == 0);
+    make_link(own, dir / "sticky/roots");
+    make_link(own, dir / "sticky/third");
+    REQUIRE(::lchown((dir / "sticky/third").c_str(), kOtherUid + 1, kOtherGid) == 0);
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      gid_t groups[] = {kOtherGid};
+      if (::setgroups(1, groups) != 0 || ::setgid(kOtherGid) != 0 || ::setuid(kOtherUid) != 0) ::_exit(100);
+      if (!sts::platform::check_executable({dir / "sticky/mine", false, ""})) ::_exit(1);
+      if (!sts::platform::check_executable({dir / "sticky/roots", false, ""})) ::_exit(2);
+      auto r = sts::platform::check_executable({dir / "sticky/third", false, ""});
+      if (r || r.error().message.find("is owned by uid 54322, not by root or uid 54321 (the effective user) or the "
+                                      "folder's owner") == std::string::npos) {
+        ::_exit(3);
+      }
+      ::_exit(0);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    REQUIRE(WIFEXITED(status));
+    INFO("the child's first failed step");
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+}
+
+TEST_CASE("fixes never harm the host: shared files and system folders get a copy of one's own") {
+  TempDir dir;
+  SECTION("the exact message for a system file as the backend") {
+    require_rejected({"/usr/bin/env", false, ""}, Code::exec_rejected,
+                     "group and others have rights on /usr/bin/env (mode 0755): it is a shared system file, so leave it "
+                     "as it is and install a copy or a wrapper in a folder of its own: install -D -o root -m 0700 "
+                     "/usr/bin/env /opt/stsecrets/env, then set secret_backend_command to /opt/stsecrets/env");
+  }
+  SECTION("a file other users may execute, owned by another user") {
+    const std::string path = make_backend(dir / "backend", 0755);
+    REQUIRE(::chown(path.c_str(), kOtherUid, kOtherGid) == 0);
+    ExecutableReport report;
+    auto r = sts::platform::check_executable({path, false, ""}, &report);
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.error().message, Catch::Matchers::Contains("install -D -o root -m 0700 " + path));
+    for (const auto& rule : report.rules) {
+      CHECK(rule.fix.find("chmod 700") == std::string::npos);
+      CHECK(rule.fix.find("chown") == std::string::npos);
+    }
+  }
+  SECTION("the effective user's own file keeps the chmod fix (SPEC 5's example)") {
+    const std::string path = make_backend(dir / "backend", 0755);
+    require_rejected({path, false, ""}, Code::exec_rejected, "(mode 0755): run chmod 700 " + path);
+  }
+  SECTION("an interpreter other users may execute, owned by another user") {
+    const std::string interp = copy_program("/bin/sh", dir / "sh");
+    REQUIRE(::chown(interp.c_str(), kOtherUid, kOtherGid) == 0);
+    const std::string path = make_backend(dir / "backend", 0700, "#!" + interp + "\n");
+    require_rejected({path, false, ""}, Code::exec_rejected,
+                     "interpreter " + interp + " of " + path + " (mode 0755, owner uid 54321) is not owned by root (the "
+                     "effective user): it is a shared system file, so leave it as it is and install a copy or a wrapper "
+                     "in a folder of its own: install -D -o root -m 0700 " + interp + " /opt/stsecrets/sh, then name "
+                     "/opt/stsecrets/sh on the #! line of " + path);
+  }
+  SECTION("a system folder on the ancestor walk") {
+    // A short-lived folder under /usr/local (a system folder by SPEC 5), removed at once.
+    char tmpl[] = "/usr/local/sts-test-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) { WARN("cannot create a folder under /usr/local: skipped"); return; }
+    const std::string sys = tmpl;
+    struct Cleanup {
+      std::string dir;
+      ~Cleanup() { (void)sts::test::run_command({"/bin/rm", "-rf", dir}); }
+    } cleanup{sys};
+    REQUIRE(::chmod(sys.c_str(), 0777) == 0);
+    const std::string path = make_backend(sys + "/backend", 0700);
+    ExecutableReport report;
+    auto r = sts::platform::check_executable({path, false, ""}, &report);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message ==
+          "directory " + sys + " (mode 0777, owner root) is writable by group or others: it is a system folder, so "
+          "leave it as it is and install a copy or a wrapper in a folder of its own: install -D -o root -m 0700 " +
+              path + " /opt/stsecrets/backend, then set secret_backend_command to /opt/stsecrets/backend");
+    const sts::CheckRule* rule = find_rule(report, "directory " + sys);
+    REQUIRE(rule != nullptr);
+    CHECK(rule->fix.find("chmod") == std::string::npos);
+  }
+}
+
+TEST_CASE("performance: the fetcher's success path looks up no user or group names") {
+  TempDir dir;
+  const std::string path = make_backend(dir / "backend", 0700);
+  const auto before = sts::posix::name_lookups();
+  for (int i = 0; i < 3; ++i) require_ok({path, false, ""});
+  CHECK(sts::posix::name_lookups() == before);
+  ExecutableReport report;
+  require_ok({path, false, ""}, &report);  // the report names owners: lookups happen here
+  CHECK(sts::posix::name_lookups() > before);
+}
+
+// ---- SPEC 2: the main config file -------------------------------------------------------------
+
+namespace {
+
+void require_config_rejected(const std::string& path, Code code, const std::string& fragment) {
+  const auto before = sts::test::open_fds();
+  std::vector<sts::CheckRule> rules;
+  auto st = sts::platform::check_config_file(path, &rules);
+  REQUIRE_FALSE(st);
+  INFO(st.error().message);
+  CHECK(st.error().code == code);
+  CHECK_THAT(st.error().message, Catch::Matchers::Contains(fragment));
+  CHECK(st.error().message.find('\n') == std::string::npos);
+  bool failed_rule = false;
+  for (const auto& rule : rules) failed_rule = failed_rule || !rule.ok;
+  CHECK(failed_rule);
+  auto quiet = sts::platform::check_config_file(path);
+  REQUIRE_FALSE(quiet);
+  CHECK(quiet.error().message == st.error().message);
+  CHECK(sts::test::open_fds() == before);
+}
+
+void require_config_ok(const std::string& path) {
+  std::vector<sts::CheckRule> rules;
+  auto st = sts::platform::check_config_file(path, &rules);
+  if (!st) FAIL("unexpected rejection: " << st.error().message);
+  for (const auto& rule : rules) CHECK(rule.ok);
+  CHECK(sts::platform::check_config_file(path));
+}
+
+}  // namespace
+
+TEST_CASE("config file: the permission matrix") {
+  TempDir dir;
+  const std::string cfg = dir / "stackstate.yaml";
+  struct Row {
+    unsigned mode;
+    bool ok;
+  };
+  for (const Row row : {Row{0600, true}, Row{0644, true}, Row{0400, true}, Row{0640, true}, Row{0664, false},
+                        Row{0620, false}, Row{0602, false}, Row{0666, false}, Row{0777, false}}) {
+    DYNAMIC_SECTION("mode 0" << std::oct << row.mode) {
+      sts::test::write_file(cfg, "a: 1\n", row.mode);
+      if (row.ok) {
+        require_config_ok(cfg);
+      } else {
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", row.mode);
+        require_config_rejected(cfg, Code::config_insecure,
+                                "config file " + cfg + " (mode " + mode + ", owner root) is writable by group or others, "
+                                "so others could choose what runs as the agent: run chmod go-w " + cfg);
+      }
+    }
+  }
+}
+
+TEST_CASE("config file: owners, folders, links and bad paths") {
+  TempDir dir;
+  SECTION("the report lists the folders and the file") {
+    const std::string cfg = dir / "stackstate.yaml";
+    sts::test::write_file(cfg, "a: 1\n", 0600);
+    std::vector<sts::CheckRule> rules;
+    REQUIRE(sts::platform::check_config_file(cfg, &rules));
+    std::vector<std::string> names;
+    for (const auto& rule : rules) names.push_back(rule.name);
+    CHECK(names == std::vector<std::string>{"directory /", "directory /tmp", "directory " + dir.path(),
+                                            "config file " + cfg});
+    CHECK(rules.back().detail == "mode 0600, owner root");
+  }
+  SECTION("owned by another user") {
+    const std::string cfg = dir / "stackstate.yaml";
+    sts::test::write_file(cfg, "a: 1\n", 0600);
+    REQUIRE(::chown(cfg.c_str(), kOtherUid, kOtherGid) == 0);
+    require_config_rejected(cfg, Code::config_insecure,
+                            "config file " + cfg + " (mode 0600, owner uid 54321) is not owned by root (the effective "
+                            "user), so others could choose what runs as the agent: run chown root " + cfg);
+  }
+  SECTION("another user's and writable: both fixes") {
+    const std::string cfg = dir / "stackstate.yaml";
+    sts::test::write_file(cfg, "a: 1\n", 0600);
+    REQUIRE(::chown(cfg.c_str(), kOtherUid, kOtherGid) == 0);
+    REQUIRE(::chmod(cfg.c_str(), 0666) == 0);
+    require_config_rejected(cfg, Code::config_insecure, "run chown root " + cfg + " && chmod go-w " + cfg);
+  }
+  SECTION("a world-writable folder above it") {
+    make_dir(dir / "etc", 0777);
+    sts::test::write_file(dir / "etc/s.yaml", "a: 1\n", 0600);
+    require_config_rejected(dir / "etc/s.yaml", Code::config_insecure,
+                            "directory " + dir / "etc" + " (mode 0777, owner root) is writable by group or others "
+                            "(config file " + dir / "etc/s.yaml" + "): run chmod go-w " + dir / "etc");
+  }
+  SECTION("a folder above it owned by another user") {
+    make_dir(dir / "etc", 0755);
+    REQUIRE(::chown((dir / "etc").c_str(), kOtherUid, kOtherGid) == 0);
+    sts::test::write_file(dir / "etc/s.yaml", "a: 1\n", 0600);
+    require_config_rejected(dir / "etc/s.yaml", Code::config_insecure, "is not owned by root (the effective user)");
+  }
+  SECTION("a sticky folder above it is fine, a sticky file's link of another user is not") {
+    make_dir(dir / "sticky", 01777);
+    sts::test::write_file(dir / "sticky/s.yaml", "a: 1\n", 0600);
+    require_config_ok(dir / "sticky/s.yaml");
+    make_link(dir / "sticky/s.yaml", dir / "sticky/link.yaml");
+    REQUIRE(::lchown((dir / "sticky/link.yaml").c_str(), kOtherUid, kOtherGid) == 0);
+    require_config_rejected(dir / "sticky/link.yaml", Code::config_insecure,
+                            "is owned by uid 54321, not by root (the effective user) or the folder's owner, so it is "
+                            "not followed (config file " + dir / "sticky/link.yaml" + "): pass the config file's real "
+                            "path with --config");
+  }
+  SECTION("a good link: followed and shown") {
+    sts::test::write_file(dir / "real.yaml", "a: 1\n", 0600);
+    make_link("real.yaml", dir / "s.yaml");
+    std::vector<sts::CheckRule> rules;
+    REQUIRE(sts::platform::check_config_file(dir / "s.yaml", &rules));
+    CHECK(rules.back().detail == "-> " + dir / "real.yaml" + ", mode 0600, owner root");
+  }
+  SECTION("missing, a directory, a missing folder: unreadable, not insecure") {
+    require_config_rejected(dir / "none.yaml", Code::config_unreadable,
+                            "config file " + dir / "none.yaml" + " does not exist: pass the right file with --config");
+    require_config_rejected(dir / "none/s.yaml", Code::config_unreadable,
+                            "does not exist (" + dir / "none" + " is missing)");
+    require_config_rejected(dir.path(), Code::config_unreadable, "is a directory, not a regular file");
+    REQUIRE(::mkfifo((dir / "fifo").c_str(), 0600) == 0);
+    require_config_rejected(dir / "fifo", Code::config_unreadable, "is a fifo, not a regular file");
+    auto empty = sts::platform::check_config_file("");
+    REQUIRE_FALSE(empty);
+    CHECK(empty.error().code == Code::config_unreadable);
+  }
+  SECTION("a relative path is taken from the working directory") {
+    sts::test::write_file(dir / "s.yaml", "a: 1\n", 0666);
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      if (::chdir(dir.path().c_str()) != 0) ::_exit(100);
+      auto st = sts::platform::check_config_file("s.yaml");
+      ::_exit(!st && st.error().code == Code::config_insecure &&
+                      st.error().message.find("config file " + dir / "s.yaml" + " (mode 0666") != std::string::npos
+                  ? 0
+                  : 1);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+  SECTION("an unprivileged caller: its own file and root's are fine, another user's is not") {
+    REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);
+    sts::test::write_file(dir / "mine.yaml", "a: 1\n", 0600);
+    REQUIRE(::chown((dir / "mine.yaml").c_str(), kOtherUid, kOtherGid) == 0);
+    sts::test::write_file(dir / "roots.yaml", "a: 1\n", 0644);
+    sts::test::write_file(dir / "third.yaml", "a: 1\n", 0644);
+    REQUIRE(::chown((dir / "third.yaml").c_str(), kOtherUid + 1, kOtherGid) == 0);
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      gid_t groups[] = {kOtherGid};
+      if (::setgroups(1, groups) != 0 || ::setgid(kOtherGid) != 0 || ::setuid(kOtherUid) != 0) ::_exit(100);
+      if (!sts::platform::check_config_file(dir / "mine.yaml")) ::_exit(1);
+      if (!sts::platform::check_config_file(dir / "roots.yaml")) ::_exit(2);
+      auto st = sts::platform::check_config_file(dir / "third.yaml");
+      if (st || st.error().message.find("is not owned by root or uid 54321 (the effective user)") == std::string::npos ||
+          st.error().message.find("run chown 54321 " + dir / "third.yaml") == std::string::npos) {
+        ::_exit(3);
+      }
+      ::_exit(0);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    REQUIRE(WIFEXITED(status));
+    INFO("the child's first failed step");
+    CHECK(WEXITSTATUS(status) == 0);
   }
 }

@@ -4,6 +4,7 @@
 // caller's fd table is unchanged and no backend process is left.
 #include "stsecrets/logging.h"
 #include "stsecrets/resolver.h"
+#include "support/configs.h"
 #include "support/test_support.h"
 
 #include <catch2/catch.hpp>
@@ -33,12 +34,11 @@ struct Setup {
     body += "\" >&2\nexec " + (dir / "fake") + " \"$@\"\n";
     sts::test::write_file(script, body, 0700);
   }
-  sts::BackendConfig config(const std::string& mode) const {
-    sts::BackendConfig c;
-    c.command = script;
-    c.arguments = {mode};
-    c.timeout = std::chrono::milliseconds(1000);
-    c.output_max_size = 64 * 1024;
+  sts::Config config(const std::string& mode) const {
+    sts::Config c = sts::test::executable_config(script);
+    sts::test::exec_of(c).arguments = {mode};
+    sts::test::exec_of(c).timeout = std::chrono::milliseconds(1000);
+    sts::test::exec_of(c).output_max_size = 64 * 1024;
     c.audit_file = audit;
     return c;
   }

@@ -6,6 +6,7 @@
 // zero count means "not there", not "not looked for".
 #include "stsecrets/logging.h"
 #include "stsecrets/resolver.h"
+#include "support/configs.h"
 #include "support/test_support.h"
 
 #include <catch2/catch.hpp>
@@ -20,11 +21,10 @@ struct Backend {
   sts::test::TempDir dir;
   std::string path = dir / "backend";
   Backend() { sts::test::write_file(path, sts::test::read_file(STS_FAKE_BACKEND), 0700); }
-  sts::BackendConfig config(const std::string& mode) const {
-    sts::BackendConfig cfg;
-    cfg.command = path;
-    cfg.arguments = {mode};
-    cfg.timeout = std::chrono::seconds(20);
+  sts::Config config(const std::string& mode) const {
+    sts::Config cfg = sts::test::executable_config(path);
+    sts::test::exec_of(cfg).arguments = {mode};
+    sts::test::exec_of(cfg).timeout = std::chrono::seconds(20);
     return cfg;
   }
 };
@@ -59,7 +59,7 @@ TEST_CASE("after clear(), no copy of a secret fetched through a real backend run
   REQUIRE(r);
   REQUIRE(r->failures.empty());
   REQUIRE(seen == kHandles.size());
-  REQUIRE(resolver.backend_runs() == 1);
+  REQUIRE(resolver.stats().runs == 1);
   resolver.clear();
   for (const auto& h : kHandles) {
     Needle n(h);

@@ -2,6 +2,8 @@
 // the spawn; the test swaps the file at the configured path for another one, and the bytes that
 // were checked (and hashed) are what runs.
 #include "stsecrets/resolver.h"
+#include "common/test_hooks.h"
+#include "support/configs.h"
 #include "support/test_support.h"
 
 #include <catch2/catch.hpp>
@@ -21,18 +23,17 @@ TEST_CASE("replacing the backend between check and exec changes nothing: the che
   const std::string path = dir / "backend";
   sts::test::write_file(path, backend_script("from-checked-file"), 0700);
 
-  sts::BackendConfig cfg;
-  cfg.command = path;
+  const sts::Config cfg = sts::test::executable_config(path);
   bool swapped = false;
-  sts::FetcherOptions options;
-  options.after_check_for_test = [&] {
+  sts::test_hooks::set_after_check([&] {
     // An attacker's replacement, renamed over the path after the check.
     sts::test::write_file(dir / "evil", backend_script("from-swapped-file"), 0700);
     swapped = std::rename((dir / "evil").c_str(), path.c_str()) == 0;
-  };
-  sts::Resolver resolver(cfg, options);
+  });
+  sts::Resolver resolver(cfg);
   std::string got;
   auto r = resolver.with_values({"h"}, [&](std::string_view, std::string_view v) { got = v; });
+  sts::test_hooks::set_after_check({});
   REQUIRE(swapped);
   REQUIRE(r);
   REQUIRE(r->failures.empty());
@@ -49,8 +50,7 @@ TEST_CASE("a swap to a file that fails the checks is refused on the next run, no
   sts::test::TempDir dir;
   const std::string path = dir / "backend";
   sts::test::write_file(path, backend_script("ok"), 0700);
-  sts::BackendConfig cfg;
-  cfg.command = path;
+  const sts::Config cfg = sts::test::executable_config(path);
   sts::test::write_file(dir / "evil", backend_script("evil"), 0777);
   REQUIRE(std::rename((dir / "evil").c_str(), path.c_str()) == 0);
   sts::Resolver resolver(cfg);

@@ -116,10 +116,29 @@ h: 42
 i: true
 j: ~
 k: !!str ENC[tagged_str]
-l: !custom ENC[custom_tag]
 )");
   CHECK(r.errors.empty());
   CHECK(uses_text(r) == R"(a=]]];b=test;g={"env": "prod"};k=tagged_str;)");
+}
+
+TEST_CASE("scan_document: a handle under any other tag is a located error, never passed through (SPEC 1)") {
+  auto r = scan(R"(
+a: !custom ENC[custom_tag]
+b: !!binary ENC[binary_tag]
+list:
+  - !!int "ENC[int_tag]"
+c: !custom not-a-handle
+d: !!str ENC[fine]
+)");
+  CHECK(uses_text(r) == "d=fine;");
+  REQUIRE(r.errors.size() == 3);
+  for (const auto& e : r.errors) CHECK(e.code == Code::handle_invalid);
+  CHECK_THAT(r.errors[0].message,
+             Catch::Equals("conf.d/pg.yaml: a: the handle carries the YAML tag \"!custom\", so it would not be resolved; "
+                           "remove the tag (or use !!str) to resolve it, or quote the text differently if it is not a "
+                           "secret"));
+  CHECK_THAT(r.errors[1].message, Catch::StartsWith("conf.d/pg.yaml: b: the handle carries the YAML tag \"!!binary\""));
+  CHECK_THAT(r.errors[2].message, Catch::StartsWith("conf.d/pg.yaml: list[0]: the handle carries the YAML tag"));
 }
 
 TEST_CASE("scan_document: keys are never handles, even in nested maps") {
@@ -194,7 +213,7 @@ instances:
   REQUIRE(r.errors.size() == 3);
   for (const auto& e : r.errors) {
     CHECK(e.code == Code::handle_invalid);
-    CHECK_THAT(e.message, Catch::Contains("secret_* settings cannot be ENC[] handles"));
+    CHECK_THAT(e.message, Catch::Contains("settings of stsecrets itself (secret_*, multi_secret_backends) cannot be ENC[] handles"));
   }
   CHECK_THAT(r.errors[0].message, Catch::StartsWith("conf.d/pg.yaml: secret_backend_command: "));
   CHECK_THAT(r.errors[1].message, Catch::StartsWith("conf.d/pg.yaml: secret_backend_arguments[1]: "));
@@ -259,7 +278,7 @@ TEST_CASE("scan_environment: STS_ prefix mode") {
   CHECK_THAT(r.errors[0].message, Catch::StartsWith("environment: STS_EMPTY: empty handle ENC[]"));
   CHECK(r.errors[1].code == Code::handle_invalid);
   CHECK_THAT(r.errors[1].message,
-             Catch::StartsWith("environment: STS_SECRET_BACKEND_COMMAND: secret_* settings cannot be ENC[] handles"));
+             Catch::StartsWith("environment: STS_SECRET_BACKEND_COMMAND: settings of stsecrets itself"));
 }
 
 TEST_CASE("scan_environment: all mode takes every variable whose whole value is a handle") {
@@ -277,10 +296,10 @@ TEST_CASE("scan_environment: all mode takes every variable whose whole value is 
 }
 
 TEST_CASE("unique_handles: sorted and de-duplicated") {
-  std::vector<HandleUse> uses{{HandleUse::Kind::yaml, "b", "f", "x"},
-                              {HandleUse::Kind::yaml, "a", "f", "y"},
-                              {HandleUse::Kind::env, "b", "environment", "STS_B"},
-                              {HandleUse::Kind::yaml, "]]]", "g", "z"}};
+  std::vector<HandleUse> uses{{HandleUse::Kind::yaml, "b", "f", "x", ""},
+                              {HandleUse::Kind::yaml, "a", "f", "y", ""},
+                              {HandleUse::Kind::env, "b", "environment", "STS_B", ""},
+                              {HandleUse::Kind::yaml, "]]]", "g", "z", ""}};
   CHECK(sts::unique_handles(uses) == std::vector<std::string>{"]]]", "a", "b"});
   CHECK(sts::unique_handles({}).empty());
 }
@@ -293,4 +312,25 @@ TEST_CASE("scan_document: nodes built in code (no tag) are scanned like plain sc
   auto r = sts::scan_document(doc, "built");
   CHECK(r.errors.empty());
   CHECK(uses_text(r) == "pw=built;list[0]=item;");
+}
+
+TEST_CASE("scan_inputs: documents and the environment in one scan, each use routed to its backend") {
+  auto cfg = sts::load_config(YAML::Load("secret_backend_command: /opt/b\n"
+                                         "multi_secret_backends: {vault: {type: file, config: {root: /v}}}\n"),
+                              {}, "stackstate.yaml");
+  REQUIRE(cfg);
+  std::vector<sts::Document> docs{{"a.yaml", YAML::Load("x: ENC[vault;db]\ny: ENC[plain]\nz: ENC[nope;k]\n")},
+                                  {"b.yaml", YAML::Load("- ENC[vault;db]\n")}};
+  sts::Environment env{{"STS_TOKEN", "ENC[vault;token]"}, {"OTHER", "ENC[ignored]"}};
+  auto r = sts::scan_inputs(docs, &env, EnvScan::sts_prefix, &*cfg);
+  std::string routed;
+  for (const auto& u : r.uses) routed += u.origin + ":" + u.key_path + "->" + (u.backend.empty() ? "(default)" : u.backend) + ";";
+  CHECK(routed == "a.yaml:x->vault;a.yaml:y->(default);b.yaml:[0]->vault;environment:STS_TOKEN->vault;");
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].code == Code::backend_unknown);
+  CHECK_THAT(r.errors[0].message, Catch::StartsWith("a.yaml: z: ENC[nope;...] names the backend \"nope\""));
+  // Without a config nothing is routed and nothing is an error.
+  auto plain = sts::scan_inputs(docs, nullptr, EnvScan::none, nullptr);
+  CHECK(plain.errors.empty());
+  CHECK(plain.uses.size() == 4);
 }

@@ -227,3 +227,60 @@ TEST_CASE("redaction: logging while other threads fetch and clear does not deadl
   // the point here is that everything finished.
   CHECK(capture.lines().size() >= 2000);
 }
+
+namespace {
+
+// Registers values as known for the scope (as a cache would hold them).
+struct Known {
+  std::vector<std::string> values;
+  std::size_t token;
+  explicit Known(std::vector<std::string> v) : values(std::move(v)) {
+    token = sts::redaction::register_source([this](const std::function<void(std::string_view)>& fn) {
+      for (const auto& s : values) fn(s);
+    });
+  }
+  ~Known() { sts::redaction::unregister_source(token); }
+};
+
+std::string scrubbed(std::string text, const sts::redaction::ScrubOptions& options = {}) {
+  sts::redaction::scrub(text, options);
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE("redaction: a value's JSON-escaped forms are masked like the value (SPEC 6)") {
+  // Found by an outside review: a backend that echoed its response (JSON-escaped) to stderr got
+  // the escaped values logged.
+  Known k({"pa\"ss\\wd-1", "line1\nline2", "caf\xC3\xA9-t\xC3\xA9", "a<b>&c-token", "emoji-\xF0\x9F\x98\x80-x"});
+  // Minimal escaping (any encoder).
+  CHECK(scrubbed("got {\"v\":\"pa\\\"ss\\\\wd-1\"}") == "got {\"v\":\"********\"}");
+  CHECK(scrubbed("x line1\\nline2 y") == "x ******** y");
+  // ASCII-only escaping (Python's json.dumps).
+  CHECK(scrubbed("v=\"caf\\u00e9-t\\u00e9\"") == "v=\"********\"");
+  CHECK(scrubbed("e=\"emoji-\\ud83d\\ude00-x\"") == "e=\"********\"");
+  // HTML-safe escaping (Go's encoding/json).
+  CHECK(scrubbed("t=\"a\\u003cb\\u003e\\u0026c-token\"") == "t=\"********\"");
+  // The plain forms still are.
+  CHECK(scrubbed(std::string("raw caf\xC3\xA9-t\xC3\xA9 end")) == "raw ******** end");
+}
+
+TEST_CASE("redaction: a value cut at the start of a stream tail leaves no 8-byte fragment (SPEC 6)") {
+  // Found by an outside review: the 4 KiB stderr tail can start inside a value; its fragment was
+  // not masked.
+  Known k({"0123456789abcdefSECRET-TAIL-PART", "short-v1"});
+  const std::string prefix = "backend /x stderr (last 4096 of 9000 bytes): ";
+  const sts::redaction::ScrubOptions tail{prefix.size()};
+  // The tail starts 10 bytes into the first value.
+  CHECK(scrubbed(prefix + "abcdefSECRET-TAIL-PART and more", tail) == prefix + "******** and more");
+  // An 8-byte fragment is masked; a 7-byte one is not (below SPEC's fragment size).
+  CHECK(scrubbed(prefix + "AIL-PART rest", tail) == prefix + "******** rest");
+  CHECK(scrubbed(prefix + "IL-PART rest", tail) == prefix + "IL-PART rest");
+  // Not at the stream start: an end of a value elsewhere is not a cut fragment.
+  CHECK(scrubbed(prefix + "x abcdefSECRET-TAIL-PART", tail) == prefix + "x abcdefSECRET-TAIL-PART");
+  // Without the option nothing is assumed cut.
+  CHECK(scrubbed(prefix + "abcdefSECRET-TAIL-PART") == prefix + "abcdefSECRET-TAIL-PART");
+  // The escaped form's end is masked too.
+  Known e({"quote\"in-the-middle-of-it"});
+  CHECK(scrubbed(prefix + "\\\"in-the-middle-of-it\"}", tail) == prefix + "********\"}");
+}

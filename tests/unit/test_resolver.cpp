@@ -1,6 +1,8 @@
 // The Resolver end to end over an in-process fake fetcher and over the built-in file backend:
 // fail-closed, one run for many documents, cache hits, all-or-nothing substitution, refresh.
 #include "stsecrets/resolver.h"
+#include "stsecrets/logging.h"
+#include "support/configs.h"
 #include "support/test_support.h"
 
 #include <catch2/catch.hpp>
@@ -43,16 +45,12 @@ std::vector<sts::Document> docs_for(int files) {
   return docs;
 }
 
-sts::BackendConfig config_with_command() {
-  sts::BackendConfig c;
-  c.command = "/opt/fake";
-  return c;
-}
+sts::Config config_with_command() { return sts::test::executable_config("/opt/fake"); }
 
 }  // namespace
 
 TEST_CASE("handles without a backend fail closed and are never passed through") {
-  sts::BackendConfig none;
+  sts::Config none;
   none.source = "/etc/stackstate.yaml";
   sts::Resolver r(none);
   auto docs = docs_for(1);
@@ -65,12 +63,12 @@ TEST_CASE("handles without a backend fail closed and are never passed through") 
 }
 
 TEST_CASE("documents without handles need no backend") {
-  sts::Resolver r(sts::BackendConfig{});
+  sts::Resolver r(sts::Config{});
   std::vector<sts::Document> docs{{"a.yaml", YAML::Load("a: 1\nb: text\n")}};
   auto report = r.resolve(docs);
   REQUIRE(report);
   CHECK(report->handles == 0);
-  CHECK(r.backend_runs() == 0);
+  CHECK(r.stats().runs == 0);
 }
 
 TEST_CASE("one backend run serves every handle of every document, then the cache serves all") {
@@ -97,7 +95,11 @@ TEST_CASE("one backend run serves every handle of every document, then the cache
   CHECK(second->backend_runs == 0);
   CHECK(second->from_cache == 21);
   CHECK(f->calls == 1);
-  CHECK(r.backend_runs() == 1);
+  const sts::ResolverStats stats = r.stats();
+  CHECK(stats.runs == 1);
+  CHECK(stats.misses == 21);
+  CHECK(stats.hits == 21);
+  CHECK(stats.cache_size == 21);
 }
 
 TEST_CASE("a per-handle failure leaves every document untouched and names the handle and its uses") {
@@ -205,10 +207,8 @@ TEST_CASE("secret_refresh_interval drives background refreshes") {
 TEST_CASE("the built-in file backend resolves in process") {
   sts::test::TempDir dir;
   sts::test::write_file(dir / "db_password", "filepw-123\n");
-  sts::BackendConfig cfg;
-  cfg.backend_type = "file";
-  cfg.file_root = dir.path();
-  cfg.remove_trailing_line_break = true;
+  sts::Config cfg = sts::test::file_config(dir.path());
+  cfg.default_backend->remove_trailing_line_break = true;
   sts::Resolver r(cfg);
   std::vector<sts::Document> docs{{"a.yaml", YAML::Load("password: ENC[db_password]\nother: ENC[missing]\n")}};
   auto report = r.resolve(docs);
@@ -222,4 +222,71 @@ TEST_CASE("the built-in file backend resolves in process") {
   REQUIRE(r2);
   CHECK(r2->failures.empty());
   CHECK(ok[0].root["password"].as<std::string>() == "filepw-123");
+}
+
+TEST_CASE("with_values: the callback runs outside every lock (it may redact, log, or call back in)") {
+  // Found by an outside review: the callback ran under the cache mutex, so sts::redact() (which
+  // scrubs through every cache) deadlocked.
+  auto fetcher = std::make_unique<FakeFetcher>();
+  sts::Resolver r(config_with_command(), std::move(fetcher));
+  std::string redacted;
+  bool nested = false;
+  auto w = r.with_values({"db"}, [&](std::string_view, std::string_view v) {
+    redacted = sts::redact("value=" + std::string(v));
+    // A nested call into the same Resolver while the first callback runs.
+    auto inner = r.with_values({"db"}, [&](std::string_view, std::string_view) { nested = true; });
+    CHECK(inner);
+    r.clear();   // dropping the value meanwhile: the view stays valid until the callback returns
+    CHECK(v == "secret-for-db-v1");
+    CHECK(sts::redact(std::string(v)) == "********");   // still known to redaction while in use
+  });
+  REQUIRE(w);
+  CHECK(redacted == "value=********");
+  CHECK(nested);
+  CHECK(r.stats().cache_size == 0);
+}
+
+TEST_CASE("with_values: resolved handles are handed out even when others fail") {
+  auto fetcher = std::make_unique<FakeFetcher>();
+  fetcher->fail = {"bad"};
+  sts::Resolver r(config_with_command(), std::move(fetcher));
+  std::vector<std::string> seen;
+  auto w = r.with_values({"good", "bad"}, [&](std::string_view h, std::string_view) { seen.emplace_back(h); });
+  REQUIRE(w);
+  CHECK(seen == std::vector<std::string>{"good"});
+  REQUIRE(w->failures.size() == 1);
+  CHECK(w->failures[0].handle == "bad");
+  CHECK(r.stats().failures_by_code.at("handle_missing") == 1);
+}
+
+TEST_CASE("a value that is not UTF-8 cannot go into a YAML document: that handle fails, nothing changes") {
+  struct BinaryFetcher : sts::Fetcher {
+    sts::Result<sts::FetchResult> fetch(const std::vector<std::string>& handles) override {
+      sts::FetchResult r;
+      for (const auto& h : handles) r.values.emplace(h, sts::SecureBuffer(h == "bin" ? "\xff\xfe-binary" : "text-value"));
+      return r;
+    }
+  };
+  sts::Resolver r(config_with_command(), std::make_unique<BinaryFetcher>());
+  std::vector<sts::Document> docs{{"a.yaml", YAML::Load("a: ENC[bin]\nb: ENC[txt]\n")}};
+  auto report = r.resolve(docs);
+  REQUIRE(report);
+  REQUIRE(report->failures.size() == 1);
+  CHECK(report->failures[0].handle == "bin");
+  CHECK(report->failures[0].error.code == sts::Code::handle_value_invalid);
+  CHECK_THAT(report->failures[0].error.message, Catch::Contains("its value is not valid UTF-8"));
+  CHECK(docs[0].root["b"].as<std::string>() == "ENC[txt]");
+  // The environment takes any bytes but NUL.
+  sts::Environment env{{"X", "ENC[bin]"}};
+  auto e = r.resolve_environment(env, sts::EnvScan::all);
+  REQUIRE(e);
+  CHECK(e->failures.empty());
+}
+
+TEST_CASE("substituted values are quoted strings: the tag is \"!\" whatever the original tag") {
+  auto fetcher = std::make_unique<FakeFetcher>();
+  sts::Resolver r(config_with_command(), std::move(fetcher));
+  std::vector<sts::Document> docs{{"a.yaml", YAML::Load("a: ENC[x]\nb: !!str ENC[y]\nc: \"ENC[z]\"\n")}};
+  REQUIRE(r.resolve(docs));
+  for (const char* k : {"a", "b", "c"}) CHECK(docs[0].root[k].Tag() == "!");
 }

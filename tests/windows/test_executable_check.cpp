@@ -371,3 +371,114 @@ TEST_CASE("the report lists every rule and the ACL in words", "[report]") {
   for (const auto& rule : report.rules) folder_rule = folder_rule || rule.name.find("folder ") == 0;
   CHECK(folder_rule);
 }
+
+// ---- SPEC 2: the main config file ----------------------------------------------------------
+
+TEST_CASE("config file ACL rules: others may read, nobody else may change it", "[config][acl]") {
+  struct ConfigCase {
+    const char* name;
+    const char* sddl;  // with O:{U}
+    bool ok;
+    const char* fragment;
+  };
+  const ConfigCase cases[] = {
+      {"owner only", "D:P(A;;FA;;;{U})", true, ""},
+      {"Users read", "D:P(A;;FA;;;{U})(A;;FR;;;BU)", true, ""},
+      {"Everyone read and execute", "D:P(A;;FA;;;{U})(A;;0x1200a9;;;WD)", true, ""},
+      {"no execute entry needed", "D:P(A;;FR;;;{U})", true, ""},
+      {"Users write", "D:P(A;;FA;;;{U})(A;;FW;;;BU)", false, "write data"},
+      {"Everyone append", "D:P(A;;FA;;;{U})(A;;0x4;;;WD)", false, "append data"},
+      {"Users change permissions", "D:P(A;;FA;;;{U})(A;;WD;;;BU)", false, "change permissions"},
+      {"Users take ownership", "D:P(A;;FA;;;{U})(A;;WO;;;BU)", false, "take ownership"},
+      {"Users delete", "D:P(A;;FA;;;{U})(A;;SD;;;BU)", false, "delete"},
+      {"Authenticated Users full", "D:P(A;;FA;;;{U})(A;;FA;;;AU)", false, "write data, append data, delete"},
+      {"deny for the current user", "D:P(D;;FW;;;{U})(A;;FA;;;{U})", false, "deny entry"},
+  };
+  const std::string user = win::current_user_sid();
+  for (const ConfigCase& c : cases) {
+    DYNAMIC_SECTION(c.name) {
+      auto info = win::parse_sddl(win::to_wide(expand_user(std::string("O:{U}") + c.sddl)));
+      REQUIRE(info.has_value());
+      auto v = win::evaluate_acl(*info, user, win::ObjectKind::config, "C:\\sts\\stackstate.yaml");
+      if (c.ok) {
+        INFO(v.failure.value_or(""));
+        CHECK_FALSE(v.failure.has_value());
+      } else {
+        REQUIRE(v.failure.has_value());
+        CHECK_THAT(*v.failure, Catch::Contains("config file C:\\sts\\stackstate.yaml"));
+        CHECK_THAT(*v.failure, Catch::Contains(c.fragment));
+        CHECK_THAT(*v.failure, Catch::Contains("icacls"));
+      }
+    }
+  }
+  SECTION("a foreign owner") {
+    auto info = win::parse_sddl(win::to_wide(expand_user("O:S-1-5-21-1-2-3-1001D:P(A;;FA;;;{U})"))).value();
+    auto v = win::evaluate_acl(info, user, win::ObjectKind::config, "C:\\sts\\stackstate.yaml");
+    REQUIRE(v.failure.has_value());
+    CHECK_THAT(*v.failure, Catch::Contains("config file C:\\sts\\stackstate.yaml is owned by S-1-5-21-1-2-3-1001"));
+  }
+  SECTION("a NULL DACL") {
+    auto v = win::evaluate_acl(null_dacl_info(), user, win::ObjectKind::config, "C:\\sts\\stackstate.yaml");
+    REQUIRE(v.failure.has_value());
+    CHECK_THAT(*v.failure, Catch::Contains("NULL DACL"));
+  }
+  SECTION("a folder above the config names what could be replaced") {
+    auto info = win::parse_sddl(win::to_wide(expand_user("O:{U}D:P(A;;FA;;;{U})(A;;0x2;;;BU)"))).value();
+    auto v = win::evaluate_acl(info, user, win::ObjectKind::folder, "C:\\sts", "the config file");
+    REQUIRE(v.failure.has_value());
+    CHECK_THAT(*v.failure, Catch::Contains("so they could replace the config file"));
+  }
+}
+
+TEST_CASE("check_config_file on real files", "[config][files]") {
+  TempDir tmp;
+  REQUIRE(set_sddl(tmp.path(), "D:P(A;OICI;FA;;;{U})(A;OICI;FA;;;SY)"));
+  const std::string cfg = tmp / "stackstate.yaml";
+  write_file(cfg, "a: 1\r\n");
+  SECTION("owner only: accepted, every rule listed") {
+    REQUIRE(set_sddl(cfg, "D:P(A;;FA;;;{U})"));
+    std::vector<CheckRule> rules;
+    auto st = platform::check_config_file(cfg, &rules);
+    INFO((st ? std::string() : st.error().message));
+    CHECK(st.has_value());
+    bool folder_rule = false;
+    for (const auto& rule : rules) folder_rule = folder_rule || rule.name.find("folder ") == 0;
+    CHECK(folder_rule);
+  }
+  SECTION("Everyone may read: accepted") {
+    REQUIRE(set_sddl(cfg, "D:P(A;;FA;;;{U})(A;;0x1200a9;;;WD)"));
+    auto st = platform::check_config_file(cfg);
+    INFO((st ? std::string() : st.error().message));
+    CHECK(st.has_value());
+  }
+  SECTION("Everyone may write: config_insecure with the icacls fix") {
+    REQUIRE(set_sddl(cfg, "D:P(A;;FA;;;{U})(A;;0x1201bf;;;WD)"));
+    INFO(get_sddl(cfg));
+    auto st = platform::check_config_file(cfg);
+    REQUIRE_FALSE(st.has_value());
+    CHECK(st.error().code == Code::config_insecure);
+    CHECK_THAT(st.error().message, Catch::Contains("write data"));
+    CHECK_THAT(st.error().message, Catch::Contains("icacls"));
+    CHECK(st.error().message.find('\n') == std::string::npos);
+  }
+  SECTION("a folder above it writable by Everyone") {
+    REQUIRE(set_sddl(cfg, "D:P(A;;FA;;;{U})"));
+    REQUIRE(set_sddl(tmp.path(), "D:P(A;OICI;FA;;;{U})(A;;FA;;;WD)"));
+    auto st = platform::check_config_file(cfg);
+    REQUIRE_FALSE(st.has_value());
+    CHECK(st.error().code == Code::config_insecure);
+    CHECK_THAT(st.error().message, Catch::Contains("folder " + tmp.path()));
+    CHECK_THAT(st.error().message, Catch::Contains("so they could replace the config file"));
+  }
+  SECTION("missing, or a folder: config_unreadable") {
+    auto missing = platform::check_config_file(tmp / "none.yaml");
+    REQUIRE_FALSE(missing.has_value());
+    CHECK(missing.error().code == Code::config_unreadable);
+    CHECK_THAT(missing.error().message, Catch::Contains("does not exist"));
+    auto folder = platform::check_config_file(tmp.path());
+    REQUIRE_FALSE(folder.has_value());
+    CHECK(folder.error().code == Code::config_unreadable);
+    CHECK_THAT(folder.error().message, Catch::Contains("is a folder"));
+    CHECK(platform::check_config_file("").error().code == Code::config_unreadable);
+  }
+}

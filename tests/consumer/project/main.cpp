@@ -11,10 +11,13 @@ int main(int argc, char** argv) {
   if (argc != 2) return 2;
   const std::string dir = argv[1];
   { std::ofstream(dir + "/db_password") << "consumer-secret"; }
-  sts::BackendConfig cfg;
-  cfg.backend_type = "file";
-  cfg.file_root = dir;
-  sts::Resolver resolver(cfg);
+  auto cfg = sts::load_config(YAML::Load("secret_backend_type: file\nsecret_backend_config: {root: " + dir + "}\n"),
+                              sts::current_environment(), "inline");
+  if (!cfg) {
+    std::cerr << cfg.error().message << "\n";
+    return 1;
+  }
+  sts::Resolver resolver(*cfg);
   std::vector<sts::Document> docs{{"inline", YAML::Load("password: ENC[db_password]\n")}};
   auto report = resolver.resolve(docs);
   if (!report || !report->failures.empty()) {

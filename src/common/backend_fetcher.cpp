@@ -1,0 +1,201 @@
+// make_fetcher() (stsecrets/fetcher.h): the one wrapper every backend goes through, and the
+// router in front of them.
+//
+// BackendFetcher wraps one Source (backend_source.h) in what every backend shares: the
+// trailing-line-break rule, the empty-value rule, and the audit record (one JSON line per run;
+// when an audit log is configured and cannot be written, the run fails: secrets are not
+// released unrecorded).
+//
+// Router sends each handle to its backend (route_handle), one batch per backend. Several
+// backends run in parallel (one thread each beside the caller's), so a resolution takes as long
+// as its slowest backend. Its handles are mapped to backend keys and back.
+#include "stsecrets/fetcher.h"
+
+#include "common/audit.h"
+#include "common/backend_source.h"
+#include "common/log.h"
+#include "common/text.h"
+
+#include <chrono>
+#include <exception>
+#include <map>
+#include <thread>
+
+namespace sts {
+namespace {
+
+void strip_trailing_line_breaks(SecureBuffer& value) noexcept {
+  std::size_t n = value.size();
+  while (n > 0 && (value.data()[n - 1] == '\n' || value.data()[n - 1] == '\r')) --n;
+  value.truncate(n);
+}
+
+class BackendFetcher final : public Fetcher {
+ public:
+  BackendFetcher(const Backend& backend, const Config& config, std::unique_ptr<Source> source)
+      : backend_(backend), audit_file_(config.audit_file), audit_max_(config.audit_file_max_size),
+        source_(std::move(source)) {}
+
+  Result<FetchResult> fetch(const std::vector<std::string>& keys) override {
+    AuditRecord rec;
+    rec.time = std::chrono::system_clock::now();
+    rec.executable = backend_.describe();
+    rec.handles = keys;
+    const auto started = std::chrono::steady_clock::now();
+    RunFacts facts;
+    Result<FetchResult> result = read_guarded(keys, facts);
+    if (result) apply_value_rules(*result);
+
+    rec.duration_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+    rec.sha256 = facts.sha256;
+    rec.exit_code = facts.exit_code;
+    rec.signal = facts.signal;
+    rec.stdout_bytes = facts.stdout_bytes;
+    rec.stderr_bytes = facts.stderr_bytes;
+    if (result) {
+      rec.resolved = result->values.size();
+      rec.failed = result->failures.size();
+      rec.outcome = "ok";
+    } else {
+      rec.failed = keys.size();
+      rec.outcome = code_name(result.error().code);
+    }
+    if (!audit_file_.empty()) {
+      auto st = append_audit(audit_file_, rec);
+      if (!st) return st.error();   // fail closed
+    }
+    return result;
+  }
+
+ private:
+  // A Source may throw (bad_alloc). The exception text is not used: it could carry response bytes.
+  Result<FetchResult> read_guarded(const std::vector<std::string>& keys, RunFacts& facts) {
+    try {
+      return source_->read(keys, facts);
+    } catch (const std::bad_alloc&) {
+      return make_error(Code::internal, "out of memory while reading secrets from " + backend_.describe());
+    } catch (...) {
+      return make_error(Code::internal, "reading secrets from " + backend_.describe() + " failed unexpectedly");
+    }
+  }
+
+  // SPEC 2 secret_backend_remove_trailing_line_break, then SPEC 3 "value is empty".
+  void apply_value_rules(FetchResult& result) const {
+    for (auto it = result.values.begin(); it != result.values.end();) {
+      if (backend_.remove_trailing_line_break) strip_trailing_line_breaks(it->second);
+      if (!it->second.empty()) {
+        ++it;
+        continue;
+      }
+      result.failures.insert_or_assign(
+          it->first, make_error(Code::handle_value_empty,
+                                "backend " + backend_.describe() + ": handle \"" + sanitize_backend_text(it->first) +
+                                    "\": its value is empty" +
+                                    (backend_.remove_trailing_line_break ? " (after removing trailing line breaks)" : "")));
+      it = result.values.erase(it);
+    }
+  }
+
+  const Backend& backend_;
+  std::string audit_file_;
+  std::uint64_t audit_max_;
+  std::unique_ptr<Source> source_;
+};
+
+class Router final : public Fetcher {
+ public:
+  Router(Config config, FetcherOptions options) : config_(std::move(config)) {
+    for (const Backend* b : config_.backends()) {
+      std::unique_ptr<Source> source = b->type == BackendType::executable
+                                           ? make_executable_source(*b, config_, options)
+                                           : make_provider_source(*b, options);
+      fetchers_.emplace(b, std::make_unique<BackendFetcher>(*b, config_, std::move(source)));
+    }
+  }
+
+  Result<FetchResult> fetch(const std::vector<std::string>& handles) override {
+    // handle -> key, grouped by backend.
+    std::map<const Backend*, Batch> batches;
+    FetchResult out;
+    for (const auto& h : handles) {
+      auto route = route_handle(config_, h);
+      if (!route) {
+        if (route.error().code == Code::config_no_backend) return std::move(route).error();   // fail closed
+        out.failures.emplace(h, std::move(route).error());
+        continue;
+      }
+      Batch& b = batches[route->backend];
+      b.keys.emplace_back(route->key);
+      b.handles.emplace(std::string(route->key), h);
+    }
+    if (batches.empty()) return out;
+    run_batches(batches);
+    if (batches.size() == 1 && !batches.begin()->second.result) {
+      return std::move(batches.begin()->second.result).error();   // one backend: its run error is the run's
+    }
+    for (auto& [backend, batch] : batches) merge(batch, out);
+    return out;
+  }
+
+ private:
+  struct Batch {
+    std::vector<std::string> keys;                         // sorted: handles sort the same way per backend
+    std::map<std::string, std::string, std::less<>> handles;   // key -> handle
+    Result<FetchResult> result = Error{};
+  };
+
+  void run_batches(std::map<const Backend*, Batch>& batches) {
+    std::vector<std::thread> threads;
+    auto run = [this](const Backend* backend, Batch& batch) {
+      std::sort(batch.keys.begin(), batch.keys.end());
+      batch.result = fetchers_.at(backend)->fetch(batch.keys);
+    };
+    auto first = batches.begin();
+    try {
+      for (auto it = std::next(first); it != batches.end(); ++it) {
+        threads.emplace_back([&run, it] { run(it->first, it->second); });
+      }
+    } catch (const std::system_error&) {
+      // No thread for this batch: the ones without a thread run in this thread below.
+    }
+    run(first->first, first->second);
+    for (auto& t : threads) t.join();
+    // Batches whose thread could not start have no result yet.
+    std::size_t started = threads.size();
+    for (auto it = std::next(first); it != batches.end(); ++it) {
+      if (started > 0) {
+        --started;
+        continue;
+      }
+      run(it->first, it->second);
+    }
+  }
+
+  static void merge(Batch& batch, FetchResult& out) {
+    for (const auto& [key, handle] : batch.handles) {
+      if (!batch.result) {
+        out.failures.emplace(handle, batch.result.error());
+        continue;
+      }
+      FetchResult& r = *batch.result;
+      if (auto v = r.values.find(key); v != r.values.end()) {
+        out.values.emplace(handle, std::move(v->second));
+      } else if (auto e = r.failures.find(key); e != r.failures.end()) {
+        out.failures.emplace(handle, std::move(e->second));
+      }
+      // Neither: the cache reports the handle as missing from the run.
+    }
+  }
+
+  Config config_;
+  std::map<const Backend*, std::unique_ptr<BackendFetcher>> fetchers_;
+};
+
+}  // namespace
+
+std::unique_ptr<Fetcher> make_fetcher(const Config& config, FetcherOptions options) {
+  return std::make_unique<Router>(config, options);
+}
+
+}  // namespace sts

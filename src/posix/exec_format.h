@@ -1,0 +1,72 @@
+// File: exec_format.h
+//
+// What the kernel does with a file it is asked to execute, read from an open descriptor, so the
+// check can follow what really runs (SPEC 5):
+//   - a "#!" line, parsed exactly as Linux's binfmt_script does (BINPRM_BUF_SIZE bytes, spaces
+//     and tabs, the interpreter's name, at most one optional argument);
+//   - an ELF header: the program interpreter (PT_INTERP, "the loader") and the DT_RPATH and
+//     DT_RUNPATH strings of its dynamic section.
+//
+//   auto format = posix::read_exec_format(fd);
+//   if (!format) return reject(format.error().message);   // "its ELF program headers lie outside the file"
+//   if (format->kind == posix::ExecKind::script) check(format->script.interpreter);
+//
+// Defensive by construction: 32- and 64-bit, little- and big-endian ELF; every read is a
+// bounded pread (so the descriptor's offset stays 0 for the hash and the exec); every offset and
+// size is checked against the file size without overflow; a malformed header is an error value
+// (Code::exec_rejected, a clause without the path: the caller names the file), never a crash.
+//
+// Thread-safety: pure functions of the descriptor's bytes.
+#pragma once
+
+#if defined(_WIN32)
+#error "exec_format.h is for POSIX; Windows runs PE files only"
+#endif
+
+#include "stsecrets/error.h"
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sts::posix {
+
+// Linux's BINPRM_BUF_SIZE: the kernel reads this many bytes to find the #! line.
+constexpr std::size_t kBinprmBufSize = 256;
+
+enum class ExecKind {
+  script,  // starts with "#!"
+  elf,     // starts with "\x7f" "ELF"
+  other,   // neither: only a binfmt_misc handler (not checked) could run it
+};
+
+struct ScriptLine {
+  std::string interpreter;              // as written; may be relative (the caller refuses that)
+  std::optional<std::string> argument;  // the one optional argument, inner spaces kept
+};
+
+struct ElfFacts {
+  int bits = 64;                           // 32 or 64
+  bool big_endian = false;
+  std::optional<std::string> interpreter;  // PT_INTERP, when present
+  std::vector<std::string> rpath;          // DT_RPATH entries, split at ':', in order
+  std::vector<std::string> runpath;        // DT_RUNPATH entries, split at ':', in order
+};
+
+struct ExecFormat {
+  ExecKind kind = ExecKind::other;
+  ScriptLine script;  // kind == script
+  ElfFacts elf;       // kind == elf
+};
+
+// Reads the start of the file through `fd` (pread) and parses it.
+Result<ExecFormat> read_exec_format(int fd);
+
+// The binfmt_script parse of the first bytes of a file that starts with "#!" (at most
+// kBinprmBufSize of them are looked at, as the kernel does). Errors when the kernel would refuse
+// the line (ENOEXEC): no interpreter name, or a name cut off by the buffer's end.
+Result<ScriptLine> parse_script_line(std::string_view head);
+
+}  // namespace sts::posix

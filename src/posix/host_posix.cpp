@@ -1,0 +1,151 @@
+// stsecrets/host.h on POSIX: process hardening, raw stdout/stderr writes, stdin, output files,
+// exec with a PATH search, the default config path.
+#if defined(_WIN32)
+#error "host_posix.cpp is for POSIX; CMake should have picked src/windows"
+#endif
+
+#include "stsecrets/host.h"
+
+#include "common/private_file.h"  // becomes file_io.h write_file_atomic (fileio branch)
+#include "common/text.h"
+
+#include <cerrno>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace sts {
+namespace {
+
+constexpr const char* kDefaultPath = "/usr/bin:/bin";
+constexpr const char* kDefaultConfig = "/etc/stackstate-agent/stackstate.yaml";
+
+Status write_fd(int fd, std::string_view bytes, std::string_view what) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      return make_error(Code::io_failed, "cannot write to " + std::string(what) + ": " + errno_text(err), err);
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return ok();
+}
+
+}  // namespace
+
+Status harden_process() {
+  // Not dumpable: no core file even through a piped core_pattern (which RLIMIT_CORE does not
+  // stop), and no ptrace or /proc/PID/mem access by other processes of the same user.
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+    const int err = errno;
+    return make_error(Code::internal, "cannot make the process non-dumpable: " + errno_text(err), err);
+  }
+  const rlimit no_core{0, 0};
+  if (::setrlimit(RLIMIT_CORE, &no_core) != 0) {
+    const int err = errno;
+    return make_error(Code::internal, "cannot disable core dumps: " + errno_text(err), err);
+  }
+  return ok();
+}
+
+Status write_stdout(std::string_view bytes) { return write_fd(STDOUT_FILENO, bytes, "standard output"); }
+Status write_stderr(std::string_view bytes) { return write_fd(STDERR_FILENO, bytes, "standard error"); }
+
+Result<std::string> read_stdin(std::size_t max_bytes) {
+  std::string bytes;
+  char chunk[16384];
+  for (;;) {
+    const ssize_t n = ::read(STDIN_FILENO, chunk, sizeof chunk);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      return make_error(Code::io_failed, "cannot read standard input: " + errno_text(err), err);
+    }
+    if (n == 0) break;
+    bytes.append(chunk, static_cast<std::size_t>(n));
+    if (bytes.size() > max_bytes) {
+      return make_error(Code::request_invalid,
+                        "the request on standard input is larger than " + std::to_string(max_bytes) + " bytes");
+    }
+  }
+  return bytes;
+}
+
+Status write_private_file(const std::string& path, std::string_view bytes) {
+  return platform::write_private_atomic(path, bytes);
+}
+
+Status make_private_dir(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) {
+      return make_error(Code::usage, quote_text(path, 512) + " is not a directory; give --output-dir a folder");
+    }
+    return ok();
+  }
+  if (errno == ENOENT && ::mkdir(path.c_str(), 0700) == 0) return ok();
+  const int err = errno;
+  return make_error(Code::io_failed, "cannot create the folder " + quote_text(path, 512) + ": " + errno_text(err), err);
+}
+
+std::optional<std::string> file_identity(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+}
+
+Result<int> run_command(const std::vector<std::string>& argv, const Environment& env, const Environment& caller_env) {
+  if (argv.empty()) return make_error(Code::usage, "no command to run");
+  std::vector<std::string> entries;
+  entries.reserve(env.size());
+  for (const auto& [name, value] : env) entries.push_back(name + "=" + value);
+  std::vector<char*> envp;
+  for (auto& e : entries) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::vector<char*> cargv;
+  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+  cargv.push_back(nullptr);
+
+  const std::string& command = argv.front();
+  int err = ENOENT;
+  if (command.find('/') != std::string::npos) {
+    ::execve(command.c_str(), cargv.data(), envp.data());
+    err = errno;
+  } else {
+    // execvp's search, with the caller's PATH: EACCES wins over ENOENT, as in execvp.
+    const auto it = caller_env.find("PATH");
+    const std::string path = it != caller_env.end() ? it->second : kDefaultPath;
+    for (std::size_t start = 0; start <= path.size();) {
+      const std::size_t colon = path.find(':', start);
+      std::string dir = path.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+      if (dir.empty()) dir = ".";
+      const std::string candidate = dir + "/" + command;
+      ::execve(candidate.c_str(), cargv.data(), envp.data());
+      if (errno == EACCES) {
+        err = EACCES;
+      } else if (errno != ENOENT && errno != ENOTDIR) {
+        err = errno;
+        break;
+      }
+      if (colon == std::string::npos) break;
+      start = colon + 1;
+    }
+  }
+  // Nothing ran: the values built for COMMAND go now.
+  for (auto& e : entries) secure_zero(e.data(), e.size());
+  const std::string shown = quote_text(command, 256);
+  if (err == ENOENT || err == ENOTDIR) {
+    return make_error(Code::usage, "cannot execute " + shown + ": no such command (searched PATH); check its name", err);
+  }
+  return make_error(Code::io_failed, "cannot execute " + shown + ": " + errno_text(err), err);
+}
+
+std::string default_config_path(const Environment& env) {
+  if (auto it = env.find("STS_CONFIG"); it != env.end() && !it->second.empty()) return it->second;
+  return kDefaultConfig;
+}
+
+}  // namespace sts
