@@ -11,7 +11,7 @@
 //
 //   std::string req = sts::encode_request({sts::ProtocolVersion::v1_1, handles, config.timeout});
 //   auto fr = sts::validate_response(out, handles, {config.remove_trailing_line_break}, exe);
-//   auto request = sts::validate_request(stdin_bytes);    // read with the kMaxRequestBytes cap
+//   auto request = sts::validate_request(stdin_bytes);    // read with serve.h's kMaxRequestBytes cap
 //
 // The two validators share one strict, non-recursive JSON reader (json_lexer.h) instead of
 // nlohmann: nlohmann's lexer keeps every token in a default-allocated buffer and puts
@@ -84,8 +84,11 @@ std::string encode_request(const std::vector<std::string>& handles);
 //   - a handle sent twice is answered once: the protocol sends each handle once (SPEC 3), but a
 //     repeat is harmless (the response still has one key per handle) and refusing it would fail
 //     every secret of the agent, so Request::handles is sorted and de-duplicated;
-//   - more than kMaxRequestBytes (stsecrets/serve.h: 1 MiB) is an error. The caller that reads
-//     stdin enforces that cap while reading, so a flood costs no memory; this is the backstop.
+//   - size: the caller that reads stdin enforces kMaxRequestBytes (stsecrets/serve.h, 1 MiB) while
+//     reading, so a flood costs no memory. The validator itself has no size limit: its time and
+//     memory are linear in the input (a fixed frame stack, the handles it returns), and it is not
+//     its job to know where the bytes came from. (Not here: serve.h pulls in yaml-cpp, which
+//     the Windows core, where this file also builds, does not have.)
 Result<Request> validate_request(std::string_view bytes);
 
 // ---- response --------------------------------------------------------------------------------

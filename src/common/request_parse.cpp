@@ -15,7 +15,6 @@
 
 #include "stsecrets/handles.h"
 #include "stsecrets/secure_buffer.h"
-#include "stsecrets/serve.h"   // kMaxRequestBytes: the one home of the request size cap
 
 #include <algorithm>
 #include <charconv>
@@ -206,10 +205,6 @@ Result<Request> RequestHandler::finish() {
 }  // namespace
 
 Result<Request> validate_request(std::string_view bytes) {
-  if (bytes.size() > kMaxRequestBytes) {
-    return request_error("is larger than " + std::to_string(kMaxRequestBytes) + " bytes (" + std::to_string(bytes.size()) +
-                         "); send fewer handles per request");
-  }
   RequestHandler handler;
   if (auto failure = json::walk(bytes, handler, json::Slot{kTop, 0})) {
     return make_error(Code::request_invalid, json::describe(*failure, "request"));
