@@ -12,8 +12,9 @@
 //                                  fork a grandchild that holds stdout; both never answer
 //   bench_backend hang-with-escaped-grandchild
 //                                  fork a grandchild in its own session (out of the process
-//                                  group, so a group kill misses it) that holds stdout for 3 s;
-//                                  the backend itself never answers
+//                                  group, so a group kill misses it; the run's containment,
+//                                  PID namespace or subreaper, does not) that holds stdout for
+//                                  3 s; the backend itself never answers
 //
 // Not a test helper: tests use tests/helpers/fake_backend.cpp.
 #include <sys/types.h>

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# The Windows part of the test command: cross-build the mingw preset and run its ctest under
-# Wine (each build dir has its own WINEPREFIX, created by the "windows: wine prefix" fixture).
+# The Windows part of the test command: cross-build the mingw preset (the library, its tests and,
+# with -DSTS_WINDOWS_CLI=ON, stsecrets.exe) and run its ctest under Wine (each build dir has its
+# own WINEPREFIX, created by the "windows: wine prefix" fixture).
+# Needs scripts/install-deps.sh --windows first (mingw-w64, wine, yaml-cpp for mingw-w64 in
+# $STS_MINGW_DEPS, default /var/cache/stsecrets/mingw).
 # Usage: scripts/test-windows.sh [build-dir]    (default build/mingw; -j2 unless JOBS is set)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,8 +17,9 @@ for tool in x86_64-w64-mingw32-g++-posix /usr/lib/wine/wine64; do
     exit 2
   fi
 done
-start=$(date +%s)
+start=$SECONDS
 cmake --preset mingw -B "$build_dir" >/dev/null
 ninja -C "$build_dir" -j"$jobs"
+built=$SECONDS
 (cd "$build_dir" && ctest --output-on-failure)
-echo "test-windows: mingw build + Wine tests took $(( $(date +%s) - start )) s"
+echo "test-windows: mingw build $((built - start)) s, Wine tests $((SECONDS - built)) s"

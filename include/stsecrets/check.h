@@ -46,7 +46,11 @@ struct CheckReport {
   std::string config_file;                 // the main config file checked ("" when not loaded from a file)
   std::vector<CheckRule> config_rules;     // SPEC 2: the file and its folders
   std::vector<ExecutableReport> backends;  // the default backend first, then the named ones
-  std::string containment;                 // how backend process trees are contained (SPEC 4)
+  struct Containment {
+    std::string name;         // "pid-namespace", "subreaper", "process-group", "job-object"
+    std::string guarantees;   // what it guarantees, one sentence
+    std::string limits;       // why nothing stronger is in force here; "" when nothing is missing
+  } containment;                           // how backend process trees are contained (SPEC 4)
   std::optional<Error> error;              // the first failure: of the config file, else of a backend
   bool ok() const noexcept { return !error.has_value(); }
 };

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 
@@ -119,7 +120,10 @@ std::string report_text(const std::string& config_path, const CheckReport& repor
     out += "config rules:\n";
     rule_lines(out, report.config_rules);
   }
-  if (!report.containment.empty()) field(out, "containment:", report.containment);
+  if (!report.containment.name.empty()) {
+    field(out, "containment:", report.containment.name + ": " + report.containment.guarantees);
+    if (!report.containment.limits.empty()) out += "          " + report.containment.limits + "\n";
+  }
   for (const auto& b : report.backends) backend_text(out, b);
   return out;
 }
@@ -162,7 +166,10 @@ Json report_json(const std::string& config_path, const CheckReport& report) {
   }
   return {{"schema", 1},
           {"config", {{"path", config_path}, {"rules", rules_json(report.config_rules)}}},
-          {"containment", report.containment},
+          {"containment",
+           {{"name", report.containment.name},
+            {"guarantees", report.containment.guarantees},
+            {"limits", report.containment.limits}}},
           {"backends", std::move(backends)}};
 }
 
@@ -192,10 +199,14 @@ struct Verdict {
 };
 
 Verdict verdict(const CheckReport& report, const std::optional<FetchOutcome>& fetched) {
-  if (!report.ok()) return {"FAIL: " + std::string(report.error->code == Code::config_no_backend
-                                                        ? "no backend is configured"
-                                                        : "the backend is rejected; apply the fix above"),
-                            report.error, {}};
+  if (!report.ok()) {
+    const bool config_file = std::any_of(report.config_rules.begin(), report.config_rules.end(),
+                                         [](const CheckRule& r) { return !r.ok; });
+    return {"FAIL: " + std::string(report.error->code == Code::config_no_backend ? "no backend is configured"
+                                   : config_file ? "the config file is rejected; apply the fix above"
+                                                 : "the backend is rejected; apply the fix above"),
+            report.error, {}};
+  }
   if (!fetched) return {"OK", std::nullopt, {}};
   if (!fetched->scan_errors.empty()) {
     return {"FAIL: invalid handles", fetched->scan_errors.front(),

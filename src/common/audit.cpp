@@ -1,9 +1,9 @@
-// The audit log (audit.h, SPEC 6): one JSON object per line, appended through the owner-only
-// file hook (private_file.h). Only names, counts, status and timings: the record type has no
-// field that could hold a value.
+// The audit log (audit.h, SPEC 6): one JSON object per line, appended through the audit file
+// hook (file_io.h). Only names, counts, status and timings: the record type has no field that
+// could hold a value.
 #include "common/audit.h"
 
-#include "common/private_file.h"
+#include "common/file_io.h"
 
 #include <nlohmann/json.hpp>
 
@@ -50,14 +50,14 @@ std::string format_audit_line(const AuditRecord& record) {
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
-Status append_audit(const std::string& path, const AuditRecord& record) {
+Status append_audit(const std::string& path, const AuditRecord& record, std::uint64_t max_size) {
   std::string line = format_audit_line(record);
   line += '\n';
-  // One write() per record with O_APPEND keeps lines whole across processes; the mutex keeps
-  // this process's records in call order.
+  // Across processes the hook's file lock keeps records whole and rotation single; the mutex
+  // only keeps this process's records in call order.
   static std::mutex mu;
   std::lock_guard<std::mutex> lock(mu);
-  return platform::append_private(path, line);
+  return platform::append_audit_line(path, line, max_size);
 }
 
 }  // namespace sts

@@ -5,6 +5,9 @@
 
 #include "common/backend_source.h"
 #include "common/executable_check.h"
+#include "common/process.h"
+
+#include <algorithm>
 
 namespace sts {
 namespace {
@@ -31,7 +34,21 @@ CheckReport check_config(const Config& config) {
                                ": set secret_backend_command (or secret_backend_type, or multi_secret_backends)");
     return out;
   }
-  for (const Backend* b : config.backends()) {
+  const auto backends = config.backends();
+  const bool runs_something = std::any_of(backends.begin(), backends.end(),
+                                          [](const Backend* b) { return b->type == BackendType::executable; });
+  if (runs_something) {
+    // How backend process trees are contained (SPEC 4): only where a backend process runs.
+    const Containment c = platform::containment();
+    out.containment = {c.name, c.what_it_guarantees, c.why_not_stronger};
+  }
+  if (!config.file.empty() && runs_something) {
+    // SPEC 2: a config that names what runs is checked like the executable (as before every
+    // run, executable_source.cpp); its rules come first.
+    Status st = platform::check_config_file(config.file, &out.config_rules);
+    if (!st) out.error = std::move(st).error();
+  }
+  for (const Backend* b : backends) {
     ExecutableReport r = b->type == BackendType::executable ? check_executable_backend(*b) : check_provider(*b);
     r.backend = b->name;
     r.type = std::string(backend_type_name(b->type));

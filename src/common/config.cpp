@@ -760,6 +760,12 @@ Result<Config> load_config(const YAML::Node& root, const Environment& env, std::
         return invalid(where, "unknown setting; " + unknown_key_hint(key, top_level_keys(), "settings"));
       }
       if (!keys.insert(key).second) return invalid(where, "is set more than once; keep one");
+      // A setting the environment overrides is not read from the file at all: the override
+      // replaces it, so a value that only makes sense on another host does not stop this one.
+      if (const auto env_value = env.find("STS_" + ascii_upper(key));
+          env_value != env.end() && !env_value->second.empty()) {
+        continue;
+      }
       Status s = apply_setting(*setting, where, kv.second, c);
       if (!s) return std::move(s).error();
     }

@@ -22,6 +22,11 @@ class ExecutableSource final : public Source {
       : exec_(backend.exec), config_file_(config.file), options_(options) {}
 
   Result<FetchResult> read(const std::vector<std::string>& keys, RunFacts& facts) override {
+    // SPEC 2: the file that names what runs, and with which arguments, is checked like the
+    // executable (a config loaded from a file; a config built in code has none).
+    if (!config_file_.empty()) {
+      if (Status st = platform::check_config_file(config_file_); !st) return std::move(st).error();
+    }
     CheckOptions check{exec_.command, exec_.allow_group_exec, exec_.sha256};
     // `#!/usr/bin/env NAME` is checked in the PATH the backend will get.
     check.child_path = backend_search_path(exec_.environment, options_.caller_environment);
@@ -40,7 +45,7 @@ class ExecutableSource final : public Source {
     ro.output_max_size = exec_.output_max_size;
     ro.input = request;
     RunStats stats;
-    Result<RunOutput> out = platform::run_backend(ro, stats);
+    Result<RunOutput> out = run_backend(ro, stats);
     facts.exit_code = stats.exit_code;
     facts.signal = stats.signal;
     facts.stdout_bytes = stats.stdout_bytes;

@@ -1,7 +1,7 @@
 // File: file_io.h
 //
-// The platform hooks for files the library reads and writes (file_io_{posix,windows}.cpp,
-// read_file_{posix,windows}.cpp). Each job has its own rules:
+// The platform hooks for files the library reads and writes (file_io_{posix,windows}.cpp).
+// Each job has its own rules:
 //
 //   read_file          a non-secret file (configs, documents): capped, never blocks on a FIFO
 //   read_beneath       a secret file beneath a root folder (SPEC 7): race-free, never leaves root

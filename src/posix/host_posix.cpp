@@ -6,7 +6,7 @@
 
 #include "stsecrets/host.h"
 
-#include "common/private_file.h"  // becomes file_io.h write_file_atomic (fileio branch)
+#include "common/file_io.h"
 #include "common/text.h"
 
 #include <cerrno>
@@ -75,7 +75,7 @@ Result<std::string> read_stdin(std::size_t max_bytes) {
 }
 
 Status write_private_file(const std::string& path, std::string_view bytes) {
-  return platform::write_private_atomic(path, bytes);
+  return platform::write_file_atomic(path, bytes);
 }
 
 Status make_private_dir(const std::string& path) {

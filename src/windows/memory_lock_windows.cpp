@@ -1,6 +1,7 @@
 // Locked pages for the secure arena on Windows: VirtualAlloc + VirtualLock, SecureZeroMemory.
 // Windows writes no core dumps of its own; WER/minidumps are out of scope (SPEC "Attacker 3"
-// is addressed by keeping the pages locked and zeroing them before release).
+// is addressed by keeping the pages locked and zeroing them before release). Windows has no
+// fork(): a child process never inherits this address space, so there is nothing to exclude.
 #if !defined(_WIN32)
 #error "memory_lock_windows.cpp is for Windows; CMake should have picked src/posix"
 #endif

@@ -1,4 +1,8 @@
-// The hardened backend run on Windows (SPEC 4, process.h).
+// File: process_windows.cpp
+//
+// The hardened backend run on Windows (SPEC 4, process.h). Like process_posix.cpp it reports
+// facts (a RunEnd); run_outcome.cpp words the errors for both platforms, and keeps the stderr
+// tail (StderrTail).
 //
 // - What runs: lpApplicationName is the final path of the handle the check holds
 //   (GetFinalPathNameByHandleW); the check's handle (share read only) stays open until
@@ -18,6 +22,7 @@
 #endif
 
 #include "common/process.h"
+#include "common/run_outcome.h"
 
 #include "windows/scoped_handle.h"
 #include "windows/security_descriptor.h"
@@ -29,7 +34,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
 #include <iterator>
 #include <map>
 #include <memory>
@@ -121,16 +125,6 @@ std::string temp_dir() {
   return win::to_utf8(t);
 }
 
-std::string describe_exit(DWORD code) {
-  // NTSTATUS-style codes (0xC0000005 access violation, ...) read better in hex.
-  if (code >= 0xC0000000u) {
-    char hex[16];
-    std::snprintf(hex, sizeof hex, "0x%08lX", static_cast<unsigned long>(code));
-    return std::string("status ") + hex;
-  }
-  return "status " + std::to_string(code);
-}
-
 std::wstring random_suffix() {
   unsigned char bytes[8] = {};
   ::BCryptGenRandom(nullptr, bytes, sizeof bytes, BCRYPT_USE_SYSTEM_PREFERRED_RNG);
@@ -150,7 +144,8 @@ struct PipePair {
   ScopedHandle theirs;
 };
 
-Result<PipePair> make_pipe(bool child_reads, const SECURITY_ATTRIBUTES* owner_only) {
+// Returns false (GetLastError() says why) when a pipe cannot be made.
+bool make_pipe(bool child_reads, const SECURITY_ATTRIBUTES* owner_only, PipePair& p) {
   static std::atomic<unsigned> counter{0};
   std::wstring name = L"\\\\.\\pipe\\stsecrets-" + std::to_wstring(::GetCurrentProcessId()) + L"-" +
                       std::to_wstring(counter++) + L"-" + random_suffix();
@@ -158,22 +153,14 @@ Result<PipePair> make_pipe(bool child_reads, const SECURITY_ATTRIBUTES* owner_on
   // before the child's end does (if someone did, opening the child's end fails and so does the run).
   DWORD open_mode = (child_reads ? PIPE_ACCESS_OUTBOUND : PIPE_ACCESS_INBOUND) | FILE_FLAG_OVERLAPPED |
                     FILE_FLAG_FIRST_PIPE_INSTANCE;
-  PipePair p;
   p.ours.reset(::CreateNamedPipeW(name.c_str(), open_mode,
                                   PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS, 1,
                                   kPipeBuffer, kPipeBuffer, 0, const_cast<SECURITY_ATTRIBUTES*>(owner_only)));
-  if (!p.ours.valid()) {
-    DWORD e = ::GetLastError();
-    return make_error(Code::spawn_failed, "cannot create a pipe: " + win::system_message(e), static_cast<int>(e));
-  }
+  if (!p.ours.valid()) return false;
   SECURITY_ATTRIBUTES inherit{sizeof(SECURITY_ATTRIBUTES), nullptr, TRUE};
   p.theirs.reset(::CreateFileW(name.c_str(), child_reads ? GENERIC_READ : GENERIC_WRITE, 0, &inherit, OPEN_EXISTING,
                                FILE_ATTRIBUTE_NORMAL, nullptr));
-  if (!p.theirs.valid()) {
-    DWORD e = ::GetLastError();
-    return make_error(Code::spawn_failed, "cannot open a pipe: " + win::system_message(e), static_cast<int>(e));
-  }
-  return p;
+  return p.theirs.valid();
 }
 
 // Overlapped I/O state of one stream of ours.
@@ -195,36 +182,38 @@ struct Stream {
 
 class Run {
  public:
-  Run(const RunOptions& options, RunStats& stats) : o_(options), stats_(stats) {}
+  explicit Run(const RunOptions& options) : o_(options) {}
   ~Run() {
     // Never leave I/O pending on buffers that are about to go, nor a process behind.
     for (Stream* s : {&in_, &out_, &err_}) s->cancel_and_wait();
     if (job_.valid()) ::TerminateJobObject(job_.get(), 1);
   }
+  Run(const Run&) = delete;
+  Run& operator=(const Run&) = delete;
 
-  Result<RunOutput> run() {
+  RunEnd run() {
     started_ = Clock::now();
-    Result<RunOutput> r = run_inner();
-    stats_.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_);
-    return r;
+    end_.containment = ContainmentKind::job_object;
+    if (start()) pump();
+    end_.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_);
+    end_.stderr_tail = tail_.take();
+    return std::move(end_);
   }
 
  private:
-  std::string name() const { return o_.executable->path(); }
-
-  Error spawn_error(const std::string& what, DWORD e) {
-    return make_error(Code::spawn_failed, "failed to execute " + name() + ": " + what + ": " + win::system_message(e),
-                      static_cast<int>(e));
+  // Records a failure to start: the stage and GetLastError(). Returns false for `return`.
+  bool spawn_failed(SpawnStage stage, DWORD error) {
+    end_.how = RunEndHow::spawn_failed;
+    end_.stage = stage;
+    end_.os_error = static_cast<int>(error);
+    return false;
   }
 
-  Result<RunOutput> run_inner() {
-    if (o_.executable == nullptr || !o_.executable->valid()) {
-      return make_error(Code::internal, "run_backend called without a verified executable");
-    }
+  bool start() {
     HANDLE held = reinterpret_cast<HANDLE>(o_.executable->native());
     wchar_t buf[MAX_PATH * 4];
     DWORD n = ::GetFinalPathNameByHandleW(held, buf, static_cast<DWORD>(std::size(buf)), FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
-    if (n == 0 || n >= std::size(buf)) return spawn_error("cannot get the path of the checked file", ::GetLastError());
+    if (n == 0 || n >= std::size(buf)) return spawn_failed(SpawnStage::executable_path, ::GetLastError());
     std::wstring app(buf, n);
     // "\\?\C:\..." -> "C:\..." when short enough: some loaders (and Wine) want a plain path.
     if (app.rfind(L"\\\\?\\", 0) == 0 && app.size() > 6 && app[5] == L':' && app.size() - 4 < MAX_PATH) app = app.substr(4);
@@ -232,7 +221,6 @@ class Run {
     std::wstring cmd;
     append_quoted(cmd, app);
     for (const std::string& a : o_.arguments) {
-      if (a.find('\0') != std::string::npos) return make_error(Code::config_invalid, "an argument of " + name() + " contains a NUL byte");
       cmd += L' ';
       append_quoted(cmd, win::to_wide(a));
     }
@@ -257,24 +245,20 @@ class Run {
     if (::ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl.c_str(), SDDL_REVISION_1, sd.out(), nullptr)) {
       owner_only.lpSecurityDescriptor = sd.get();
     }
-    auto in = make_pipe(true, &owner_only);
-    if (!in) return std::move(in).error();
-    auto out = make_pipe(false, &owner_only);
-    if (!out) return std::move(out).error();
-    auto err = make_pipe(false, &owner_only);
-    if (!err) return std::move(err).error();
-    in_.pipe = std::move(in->ours);
-    out_.pipe = std::move(out->ours);
-    err_.pipe = std::move(err->ours);
-
-    if (auto st = start_in_job(app, cmd, env_block, in->theirs.get(), out->theirs.get(), err->theirs.get()); !st) {
-      return std::move(st).error();
+    PipePair in, out, err;
+    if (!make_pipe(true, &owner_only, in) || !make_pipe(false, &owner_only, out) || !make_pipe(false, &owner_only, err)) {
+      return spawn_failed(SpawnStage::pipes, ::GetLastError());
     }
+    in_.pipe = std::move(in.ours);
+    out_.pipe = std::move(out.ours);
+    err_.pipe = std::move(err.ours);
+
+    if (!start_in_job(app, cmd, env_block, in.theirs.get(), out.theirs.get(), err.theirs.get())) return false;
     // The child has its copies; ours must go, or we would never see EOF.
-    in->theirs.reset();
-    out->theirs.reset();
-    err->theirs.reset();
-    return pump();
+    in.theirs.reset();
+    out.theirs.reset();
+    err.theirs.reset();
+    return true;
   }
 
   // Job assignment. Two ways avoid the window in which a child could start a grandchild outside
@@ -284,29 +268,29 @@ class Run {
   // resuming verify with IsProcessInJob, assigning it if the attribute was unsupported or
   // ignored. So the child never runs outside the job on any Windows version, and under Wine
   // (8.0 accepts the job-list attribute; assignment of a suspended process works too).
-  Status start_in_job(const std::wstring& app, std::wstring& cmd, std::wstring& env_block, HANDLE child_in,
-                      HANDLE child_out, HANDLE child_err) {
+  bool start_in_job(const std::wstring& app, std::wstring& cmd, std::wstring& env_block, HANDLE child_in,
+                    HANDLE child_out, HANDLE child_err) {
     job_.reset(::CreateJobObjectW(nullptr, nullptr));
-    if (!job_.valid()) return spawn_error("cannot create a job object", ::GetLastError());
+    if (!job_.valid()) return spawn_failed(SpawnStage::containment, ::GetLastError());
     JOBOBJECT_EXTENDED_LIMIT_INFORMATION limits{};
     // Kill the whole tree when the last job handle closes (ours: also when the caller dies).
     limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE | JOB_OBJECT_LIMIT_DIE_ON_UNHANDLED_EXCEPTION;
     if (!::SetInformationJobObject(job_.get(), JobObjectExtendedLimitInformation, &limits, sizeof limits)) {
-      return spawn_error("cannot configure the job object", ::GetLastError());
+      return spawn_failed(SpawnStage::containment, ::GetLastError());
     }
 
     SIZE_T size = 0;
     ::InitializeProcThreadAttributeList(nullptr, 2, 0, &size);
     auto storage = std::make_unique<unsigned char[]>(size);
     auto* attrs = reinterpret_cast<LPPROC_THREAD_ATTRIBUTE_LIST>(storage.get());
-    if (!::InitializeProcThreadAttributeList(attrs, 2, 0, &size)) return spawn_error("cannot build attributes", ::GetLastError());
+    if (!::InitializeProcThreadAttributeList(attrs, 2, 0, &size)) return spawn_failed(SpawnStage::attributes, ::GetLastError());
     struct Deleter {
       LPPROC_THREAD_ATTRIBUTE_LIST a;
       ~Deleter() { ::DeleteProcThreadAttributeList(a); }
     } deleter{attrs};
     HANDLE inherit[3] = {child_in, child_out, child_err};
     if (!::UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, inherit, sizeof inherit, nullptr, nullptr)) {
-      return spawn_error("cannot restrict inherited handles", ::GetLastError());
+      return spawn_failed(SpawnStage::attributes, ::GetLastError());
     }
     HANDLE job = job_.get();
     (void)::UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_JOB_LIST, &job, sizeof job, nullptr, nullptr);
@@ -325,7 +309,7 @@ class Run {
     DWORD flags = CREATE_SUSPENDED | CREATE_NO_WINDOW | CREATE_UNICODE_ENVIRONMENT | EXTENDED_STARTUPINFO_PRESENT;
     if (!::CreateProcessW(app.c_str(), cmd.data(), nullptr, nullptr, TRUE, flags, env_block.data(), cwd.c_str(),
                           &si.StartupInfo, &pi)) {
-      return spawn_error("CreateProcessW", ::GetLastError());
+      return spawn_failed(SpawnStage::create_process, ::GetLastError());
     }
     process_.reset(pi.hProcess);
     ScopedHandle thread(pi.hThread);
@@ -334,15 +318,15 @@ class Run {
       if (!::AssignProcessToJobObject(job_.get(), process_.get())) {
         DWORD e = ::GetLastError();
         ::TerminateProcess(process_.get(), 1);
-        return spawn_error("cannot put it in a job object", e);
+        return spawn_failed(SpawnStage::containment, e);
       }
     }
     if (::ResumeThread(thread.get()) == static_cast<DWORD>(-1)) {
       DWORD e = ::GetLastError();
       ::TerminateJobObject(job_.get(), 1);
-      return spawn_error("cannot resume it", e);
+      return spawn_failed(SpawnStage::resume, e);
     }
-    return ok();
+    return true;
   }
 
   void start_read(Stream& s, SecureBuffer& scratch) {
@@ -380,40 +364,33 @@ class Run {
     in_.pipe.reset();
   }
 
-  // Returns false when the cap was hit.
-  bool take(Stream& s, SecureBuffer& scratch, DWORD n, bool is_stdout, RunOutput& output) {
+  // Takes n bytes just read into `scratch`; returns false when the stream went over the cap.
+  bool take(SecureBuffer& scratch, DWORD n, bool is_stdout) {
     std::string_view bytes(scratch.spare(), n);
+    std::size_t& total = is_stdout ? end_.stdout_bytes : end_.stderr_bytes;
+    total += n;
     if (is_stdout) {
-      stats_.stdout_bytes += n;
-      if (stats_.stdout_bytes <= o_.output_max_size) output.out.append(bytes);
+      if (total <= o_.output_max_size) end_.out.append(bytes);
     } else {
-      stats_.stderr_bytes += n;
-      SecureBuffer& tail = stats_.stderr_tail;
-      if (tail.size() + n > kStderrTailBytes) {
-        // Keep the last kStderrTailBytes: rebuild from the old tail's end plus the new bytes.
-        std::size_t keep_new = std::min<std::size_t>(n, kStderrTailBytes);
-        std::size_t keep_old = kStderrTailBytes - keep_new;
-        SecureBuffer fresh;
-        fresh.reserve(kStderrTailBytes);
-        if (keep_old > 0) fresh.append(tail.view().substr(tail.size() - std::min(keep_old, tail.size())));
-        fresh.append(bytes.substr(n - keep_new));
-        tail = std::move(fresh);
-      } else {
-        tail.append(bytes);
-      }
+      tail_.append(bytes);
     }
-    platform_zero(scratch, n);
-    (void)s;
-    std::size_t total = is_stdout ? stats_.stdout_bytes : stats_.stderr_bytes;
+    secure_zero(scratch.spare(), n);  // the pipe read buffers may carry secrets (SPEC 6)
     return total <= o_.output_max_size;
   }
 
-  static void platform_zero(SecureBuffer& scratch, DWORD n) {
-    secure_zero(scratch.spare(), n);
+  // Ends the pump: the job is killed unless the backend exited by itself, pending I/O is
+  // cancelled, and the exit status is collected.
+  void settle(bool exited) {
+    if (!exited || end_.how == RunEndHow::output_capped) ::TerminateJobObject(job_.get(), 1);
+    for (Stream* s : {&in_, &out_, &err_}) s->cancel_and_wait();
+    if (!exited) ::WaitForSingleObject(process_.get(), static_cast<DWORD>(kExitGrace.count()));
+    DWORD code = 0;
+    ::GetExitCodeProcess(process_.get(), &code);
+    end_.exit_code = static_cast<int>(code);
+    end_.exit_code_is_ntstatus = code >= 0xC0000000u;
   }
 
-  Result<RunOutput> pump() {
-    RunOutput output;
+  void pump() {
     // The pipe read buffers live in the locked arena and are zeroed after every read (SPEC 6).
     SecureBuffer out_scratch;
     SecureBuffer err_scratch;
@@ -430,8 +407,7 @@ class Run {
     start_read(err_, err_scratch);
 
     bool exited = false;
-    bool over_cap = false;
-    bool over_cap_stdout = false;
+    end_.how = RunEndHow::exited;
     while (true) {
       if (exited && !out_.open && !err_.open) break;
       HANDLE waits[4];
@@ -450,9 +426,11 @@ class Run {
       DWORD w = ::WaitForMultipleObjects(count, waits, FALSE, static_cast<DWORD>(left));
       if (w == WAIT_TIMEOUT) break;
       if (w >= WAIT_OBJECT_0 + count) {
-        DWORD e = ::GetLastError();
-        ::TerminateJobObject(job_.get(), 1);
-        return make_error(Code::internal, "waiting for " + name() + " failed: " + win::system_message(e), static_cast<int>(e));
+        end_.how = RunEndHow::lost;
+        end_.stage = SpawnStage::wait;
+        end_.os_error = static_cast<int>(::GetLastError());
+        settle(false);
+        return;
       }
       DWORD i = w - WAIT_OBJECT_0;
       if (owners[i] == nullptr) {
@@ -485,39 +463,21 @@ class Run {
         s.open = false;  // ERROR_BROKEN_PIPE: EOF
         continue;
       }
-      if (!take(s, scratch, n, is_stdout, output)) {
-        over_cap = true;
-        over_cap_stdout = is_stdout;
+      if (!take(scratch, n, is_stdout)) {
+        end_.how = RunEndHow::output_capped;
+        end_.capped = is_stdout ? OutputStream::stdout_stream : OutputStream::stderr_stream;
         break;
       }
       start_read(s, scratch);
     }
-
-    if (over_cap || !exited) ::TerminateJobObject(job_.get(), 1);
-    for (Stream* s : {&in_, &out_, &err_}) s->cancel_and_wait();
-    if (!exited) ::WaitForSingleObject(process_.get(), static_cast<DWORD>(kExitGrace.count()));
-    DWORD code = 0;
-    ::GetExitCodeProcess(process_.get(), &code);
-
-    if (over_cap) {
-      return make_error(Code::output_too_large, "backend " + name() + " wrote more than " + std::to_string(o_.output_max_size) +
-                                                    " bytes to " + (over_cap_stdout ? "stdout" : "stderr") +
-                                                    " (secret_backend_output_max_size); it was killed");
-    }
-    if (!exited || (out_.open || err_.open)) {
-      return make_error(Code::backend_timeout, "backend " + name() + " ran past the timeout of " +
-                                                   std::to_string(o_.timeout.count()) +
-                                                   " ms (secret_backend_timeout); it and its child processes were killed");
-    }
-    stats_.exit_code = static_cast<int>(code);
-    if (code != 0) {
-      return make_error(Code::backend_exit, "backend " + name() + " exited with " + describe_exit(code));
-    }
-    return output;
+    // Out of the loop without the backend's exit and its pipes' end: the deadline passed.
+    if (end_.how == RunEndHow::exited && (!exited || out_.open || err_.open)) end_.how = RunEndHow::timed_out;
+    settle(exited);
   }
 
   const RunOptions& o_;
-  RunStats& stats_;
+  RunEnd end_;
+  StderrTail tail_;
   Clock::time_point started_;
   ScopedHandle job_;
   ScopedHandle process_;
@@ -526,6 +486,13 @@ class Run {
   Stream err_;
   std::size_t written_ = 0;
 };
+
+Containment job_object_containment() {
+  return {ContainmentKind::job_object, "job-object",
+          "the backend runs in a job object created with it (KILL_ON_JOB_CLOSE, no breakaway): the whole tree is "
+          "killed at the timeout, when the backend exits, and when the caller exits, even when it is killed",
+          ""};
+}
 
 }  // namespace
 
@@ -555,9 +522,20 @@ std::vector<std::string> platform::child_environment(const std::vector<std::stri
   return out;
 }
 
-Result<RunOutput> platform::run_backend(const RunOptions& options, RunStats& stats) {
-  stats = RunStats{};
-  return Run(options, stats).run();
+RunEnd platform::run_process(const RunOptions& options) {
+  if (options.executable == nullptr || !options.executable->valid()) {
+    RunEnd end;
+    end.how = RunEndHow::spawn_failed;
+    end.os_error = ERROR_INVALID_HANDLE;
+    return end;
+  }
+  return Run(options).run();
 }
+
+Containment platform::containment() { return job_object_containment(); }
+
+std::string platform::os_error_text(int error) { return win::system_message(static_cast<unsigned long>(error)); }
+
+std::string platform::signal_name(int signal) { return "signal " + std::to_string(signal); }
 
 }  // namespace sts

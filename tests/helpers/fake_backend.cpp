@@ -24,9 +24,27 @@
 //   print-status                   answers with SigIgn/SigBlk/NoNewPrivs/core limit/pgid facts
 //   bad-json / dup-keys / deep-json / non-utf8   prints that kind of broken response, exits 0
 //                                  (deep-json: {"a":{"value": followed by 100,000 '[')
+//   descendant FIFO SHAPE THEN     starts a descendant that holds the write end of the named
+//                                  pipe FIFO (the test holds the read end: EOF there means the
+//                                  descendant died) and writes "R <pid>\n" into it. SHAPE:
+//                                    setsid  a grandchild in a new session (setsid) whose
+//                                            parent exits, so it is re-parented: outside the
+//                                            backend's process group and process tree
+//                                    group   a direct child that stays in the process group
+//                                  The descendant closes 0, 1 and 2 (it holds no pipe of the
+//                                  run) and ends itself after 60 s (alarm), so a failing test
+//                                  leaves nothing behind for long. The backend waits until the
+//                                  descendant has written its line, then THEN:
+//                                    exit       answers like respond (it read the request
+//                                               first) and exits 0
+//                                    read-exit  only now reads the request to its end, then
+//                                               answers like respond and exits 0
+//                                    hang       never reads, never answers
 //
 // If the environment variable FAKE_PID_FILE is set (tests allow-list it), the pid is written
-// there first, so a test can look for leftovers in the process group.
+// there first, so a test can look for leftovers in the process group. It is the pid as the
+// caller sees it (the /proc/self link), also when the backend runs in a PID namespace of its
+// own, where getpid() is small.
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
@@ -175,10 +193,65 @@ std::string list_fds() {
   return out;
 }
 
+// The pid as /proc (mounted in the caller's PID namespace) names it, not getpid(): in a PID
+// namespace of its own the backend is pid 2 to itself.
+std::string global_pid() {
+  char link[64];
+  const ssize_t n = ::readlink("/proc/self", link, sizeof link - 1);
+  if (n <= 0) return std::to_string(::getpid());
+  return std::string(link, static_cast<std::size_t>(n));
+}
+
+// The descendant of mode `descendant`: opens the FIFO, announces itself, tells the backend
+// (through `ready`) that it did, and holds the FIFO until it dies.
+[[noreturn]] void hold_fifo(const char* fifo, int ready) {
+  ::alarm(60);  // bounded even when a test fails to kill it
+  const int fd = ::open(fifo, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) {
+    write_all(ready, "E");
+    std::_Exit(91);
+  }
+  write_all(fd, "R " + global_pid() + "\n");
+  for (int i = 0; i < 3; ++i) ::close(i);  // holds no pipe of the run: only the FIFO tells
+  write_all(ready, "R");
+  ::close(ready);
+  hang();
+}
+
+int descendant(const char* fifo, std::string_view shape, std::string_view then) {
+  if (fifo == nullptr || (shape != "setsid" && shape != "group") ||
+      (then != "exit" && then != "read-exit" && then != "hang")) {
+    write_all(2, "fake_backend: descendant FIFO setsid|group exit|read-exit|hang\n");
+    return 64;
+  }
+  // Read the request first when answering: the caller closes stdin after writing it.
+  const std::string request = then == "exit" ? read_all_stdin() : std::string();
+  int ready[2];
+  if (::pipe2(ready, O_CLOEXEC) != 0) return 92;
+  const pid_t child = ::fork();
+  if (child < 0) return 93;
+  if (child == 0) {
+    ::close(ready[0]);
+    if (shape == "group") hold_fifo(fifo, ready[1]);
+    ::setsid();
+    const pid_t grandchild = ::fork();
+    if (grandchild == 0) hold_fifo(fifo, ready[1]);
+    std::_Exit(grandchild < 0 ? 94 : 0);  // re-parents the grandchild
+  }
+  ::close(ready[1]);
+  char got = 0;
+  while (::read(ready[0], &got, 1) < 0 && errno == EINTR) {
+  }
+  if (got != 'R') return 95;
+  if (then == "hang") hang();
+  write_all(1, answer(parse_handles(then == "read-exit" ? read_all_stdin() : request), "val-"));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (const char* pid_file = std::getenv("FAKE_PID_FILE")) write_file(pid_file, std::to_string(::getpid()));
+  if (const char* pid_file = std::getenv("FAKE_PID_FILE")) write_file(pid_file, global_pid());
   const std::string mode = argc > 1 ? argv[1] : "";
   const char* arg2 = argc > 2 ? argv[2] : nullptr;
 
@@ -289,6 +362,9 @@ int main(int argc, char** argv) {
                         " pdeathsig=" + [] { int s = 0; ::prctl(PR_GET_PDEATHSIG, &s); return std::to_string(s); }();
     write_all(1, single("status", facts));
     return 0;
+  }
+  if (mode == "descendant") {
+    return descendant(arg2, argc > 3 ? argv[3] : "", argc > 4 ? argv[4] : "");
   }
   if (mode == "bad-json") {
     read_all_stdin();

@@ -212,3 +212,34 @@ TEST_CASE("check --json: one document, schema 1, parseable by an auditor's scrip
   }
   CHECK(has_fix);
 }
+
+TEST_CASE("security: -o never replaces a link or a device, -o - is stdout (SPEC 6)", "[cli][security]") {
+  // Found by an outside review: -o onto a symlink replaced the link, so as root `-o /dev/stdout`
+  // would have replaced the device node with a plaintext file.
+  TempDir dir;
+  const std::string secrets = dir / "secrets";
+  fs::create_directory(secrets);
+  fs::permissions(secrets, fs::perms::owner_all);
+  write_file(secrets + "/x", "xvalue-Pq73");
+  const std::string cfg = dir / "stackstate.yaml";
+  write_file(cfg, "x: ENC[x]\nsecret_backend_type: file\nsecret_backend_config: {root: " + secrets + "}\n");
+  const std::string target = dir / "elsewhere.yaml";
+  write_file(target, "untouched\n");
+  const std::string link = dir / "out.yaml";
+  fs::create_symlink(target, link);
+  auto r = cli({"resolve", "--config", cfg, "-o", link});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("stsecrets: error: ") != std::string::npos);
+  CHECK(fs::is_symlink(link));
+  CHECK(sts::test::read_file(target) == "untouched\n");
+
+  auto dev = cli({"resolve", "--config", cfg, "-o", "/dev/null"});
+  CHECK(dev.exit_code == 2);
+  struct stat st {};
+  REQUIRE(::stat("/dev/null", &st) == 0);
+  CHECK(S_ISCHR(st.st_mode));
+
+  auto out = cli({"resolve", "--config", cfg, "-o", "-"});
+  CHECK(out.exit_code == 0);
+  CHECK(out.out.find("x: \"xvalue-Pq73\"") != std::string::npos);
+}

@@ -3,6 +3,7 @@
 // open, no child left (zombie or not), nothing alive in the backend's process group.
 #include "common/executable_check.h"
 #include "common/process.h"
+#include "common/run_outcome.h"
 
 #include "support/test_support.h"
 
@@ -95,7 +96,7 @@ Outcome run(const Spec& spec) {
 
   Outcome o;
   const auto t0 = std::chrono::steady_clock::now();
-  o.result.emplace(sts::platform::run_backend(options, o.stats));
+  o.result.emplace(sts::run_backend(options, o.stats));
   o.elapsed = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - t0);
   const std::string pid_text = sts::test::read_file(pid_file);
   if (!pid_text.empty()) o.pid = static_cast<pid_t>(std::stol(pid_text));
@@ -278,7 +279,7 @@ TEST_CASE("the checked descriptor runs, even when the path is replaced after the
   options.executable = &exe;
   options.input = kRequest;
   sts::RunStats stats;
-  auto r = sts::platform::run_backend(options, stats);
+  auto r = sts::run_backend(options, stats);
   REQUIRE(r);
   CHECK(value_of(std::string(r->out.view()), "who") == "checked");
 }
@@ -293,7 +294,7 @@ TEST_CASE("through check_executable: the verified fake backend runs") {
   options.arguments = {"respond"};
   options.input = kRequest;
   sts::RunStats stats;
-  auto r = sts::platform::run_backend(options, stats);
+  auto r = sts::run_backend(options, stats);
   REQUIRE(r);
   CHECK(value_of(std::string(r->out.view()), "db/pass") == "val-db/pass");
 }
@@ -308,7 +309,7 @@ TEST_CASE("through check_executable: a verified #! script runs (fd 3 reaches the
   options.executable = &*exe;
   options.input = kRequest;
   sts::RunStats stats;
-  auto r = sts::platform::run_backend(options, stats);
+  auto r = sts::run_backend(options, stats);
   if (!r) FAIL(r.error().message);
   CHECK(value_of(std::string(r->out.view()), "ok") == "yes");
 }
@@ -375,21 +376,24 @@ TEST_CASE("echo-secret-to-stderr: the values land only in the secure stderr tail
 }
 
 TEST_CASE("concurrent runs from 4 threads") {
+  // Opened here: Catch2's assertions (inside open()) are not thread-safe.
+  std::vector<sts::VerifiedExecutable> exes;
+  for (int t = 0; t < 4; ++t) exes.push_back(fake().open());
   const auto fds = sts::test::open_fds();
   std::atomic<int> good{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([t, &good] {
+    threads.emplace_back([t, &good, &exes] {
+      const sts::VerifiedExecutable& exe = exes[static_cast<std::size_t>(t)];
       for (int i = 0; i < 5; ++i) {
         const std::string h = "t" + std::to_string(t) + "-" + std::to_string(i);
-        const sts::VerifiedExecutable exe = fake().open();
         const std::string request = R"({"version":"1.0","secrets":[")" + h + "\"]}";
         sts::RunOptions options;
         options.executable = &exe;
         options.arguments = {"respond"};
         options.input = request;
         sts::RunStats stats;
-        auto r = sts::platform::run_backend(options, stats);
+        auto r = sts::run_backend(options, stats);
         if (r && r->out.view() == "{\"" + h + "\":{\"value\":\"val-" + h + "\"}}") ++good;
       }
     });
@@ -512,7 +516,7 @@ TEST_CASE("the backend dies with the caller (PR_SET_PDEATHSIG)") {
     options.caller_environment = &env;
     options.timeout = 60s;
     sts::RunStats stats;
-    (void)sts::platform::run_backend(options, stats);
+    (void)sts::run_backend(options, stats);
     ::_exit(0);
   }
   pid_t backend = -1;
@@ -528,21 +532,148 @@ TEST_CASE("the backend dies with the caller (PR_SET_PDEATHSIG)") {
   CHECK(group_gone(backend));
 }
 
-TEST_CASE("a host that ignores SIGCHLD: the lost exit status is an error, nothing leaks") {
+TEST_CASE("a host that ignores SIGCHLD: the run succeeds and keeps its status, nothing leaks") {
   struct sigaction ignore{}, old{};
   ignore.sa_handler = SIG_IGN;
   ::sigaction(SIGCHLD, &ignore, &old);
   const auto fds = sts::test::open_fds();
-  const Outcome o = run({.args = {"respond"}});
+  const Outcome o = run({.args = {"exit-3-with-valid-json"}});
   ::sigaction(SIGCHLD, &old, nullptr);
-  expect_error(o, Code::internal, "cannot collect the exit status of backend " + fake().path);
+  expect_error(o, Code::backend_exit, "backend " + fake().path + " exited with status 3");
+  CHECK(o.stats.exit_code == 3);
+  expect_clean(fds, o);
+}
+
+TEST_CASE("an argument with a NUL byte is a configuration error, and nothing starts") {
+  const auto fds = sts::test::open_fds();
+  const Outcome o = run({.args = {"respond", std::string("a\0b", 3)}});
+  expect_error(o, Code::config_invalid,
+               "an argument of backend " + fake().path + " contains a NUL byte: remove it from secret_backend_arguments");
+  CHECK(o.pid == -1);  // never started
   expect_clean(fds, o);
 }
 
 TEST_CASE("run_backend without an executable is an internal error, not a crash") {
   sts::RunOptions options;
   sts::RunStats stats;
-  auto r = sts::platform::run_backend(options, stats);
+  auto r = sts::run_backend(options, stats);
   REQUIRE_FALSE(r);
   CHECK(r.error().code == Code::internal);
+}
+
+// ---- the one wording (run_outcome.cpp, common to both platforms) ------------------------------
+
+namespace {
+
+sts::RunEnd end_with(sts::RunEndHow how) {
+  sts::RunEnd end;
+  end.how = how;
+  return end;
+}
+
+sts::Error error_of(const sts::RunEnd& end, std::chrono::milliseconds timeout = 10s, std::size_t cap = 1048576) {
+  sts::RunOptions options;
+  options.timeout = timeout;
+  options.output_max_size = cap;
+  const std::optional<sts::Error> e = sts::run_error(end, "/opt/backend", options);
+  REQUIRE(e.has_value());
+  CHECK(e->message.find('\n') == std::string::npos);
+  return *e;
+}
+
+}  // namespace
+
+TEST_CASE("run_error: one wording and one fix hint per way a run ends, naming the executable") {
+  sts::RunEnd ok = end_with(sts::RunEndHow::exited);
+  ok.exit_code = 0;
+  CHECK_FALSE(sts::run_error(ok, "/opt/backend", {}).has_value());
+
+  sts::RunEnd exit3 = end_with(sts::RunEndHow::exited);
+  exit3.exit_code = 3;
+  sts::Error e = error_of(exit3);
+  CHECK(e.code == Code::backend_exit);
+  CHECK(e.message == "backend /opt/backend exited with status 3: fix the backend (its stderr is logged)");
+
+  sts::RunEnd crash = end_with(sts::RunEndHow::exited);
+  crash.exit_code = static_cast<int>(0xC0000005u);
+  crash.exit_code_is_ntstatus = true;
+  CHECK(error_of(crash).message == "backend /opt/backend exited with status 0xC0000005: fix the backend (its stderr is logged)");
+
+  sts::RunEnd segv = end_with(sts::RunEndHow::signaled);
+  segv.signal = SIGSEGV;
+  e = error_of(segv);
+  CHECK(e.code == Code::backend_signal);
+  CHECK(e.message == "backend /opt/backend was killed by signal 11 (SIGSEGV): fix the backend (its stderr is logged)");
+
+  e = error_of(end_with(sts::RunEndHow::timed_out), 1500ms);
+  CHECK(e.code == Code::backend_timeout);
+  CHECK(e.message == "backend /opt/backend did not answer within 1500ms and was killed: raise secret_backend_timeout "
+                     "or fix the backend");
+  CHECK_THAT(error_of(end_with(sts::RunEndHow::timed_out), 30s).message, Catch::Contains("within 30s"));
+
+  sts::RunEnd capped = end_with(sts::RunEndHow::output_capped);
+  capped.capped = sts::OutputStream::stderr_stream;
+  e = error_of(capped, 10s, 65536);
+  CHECK(e.code == Code::output_too_large);
+  CHECK(e.message == "backend /opt/backend wrote more than 65536 bytes to stderr: raise "
+                     "secret_backend_output_max_size or fix the backend");
+  capped.capped = sts::OutputStream::stdout_stream;
+  CHECK_THAT(error_of(capped).message, Catch::Contains("bytes to stdout"));
+
+  sts::RunEnd lost = end_with(sts::RunEndHow::lost);
+  lost.stage = sts::SpawnStage::wait;
+  e = error_of(lost);
+  CHECK(e.code == Code::internal);
+  CHECK_THAT(e.message, Catch::StartsWith("lost track of backend /opt/backend while waiting for it"));
+}
+
+TEST_CASE("run_error: a spawn failure names its stage and the OS reason, exec failures blame the file") {
+  sts::RunEnd exec = end_with(sts::RunEndHow::spawn_failed);
+  exec.stage = sts::SpawnStage::exec;
+  exec.os_error = EACCES;
+  sts::Error e = error_of(exec);
+  CHECK(e.code == Code::spawn_failed);
+  CHECK(e.os_error == EACCES);
+  CHECK(e.message == "failed to execute /opt/backend: Permission denied: run it by hand as the same user to see why, "
+                     "then fix the file or its interpreter");
+  const std::pair<sts::SpawnStage, const char*> stages[] = {
+      {sts::SpawnStage::pipes, "creating its pipes"},
+      {sts::SpawnStage::supervisor, "starting its supervisor"},
+      {sts::SpawnStage::containment, "setting up its containment"},
+      {sts::SpawnStage::signals, "resetting signal dispositions"},
+      {sts::SpawnStage::process_group, "setpgid"},
+      {sts::SpawnStage::no_new_privs, "prctl(PR_SET_NO_NEW_PRIVS)"},
+      {sts::SpawnStage::core_limit, "setrlimit(RLIMIT_CORE)"},
+      {sts::SpawnStage::descriptors, "setting up descriptors"},
+  };
+  for (const auto& [stage, text] : stages) {
+    sts::RunEnd end = end_with(sts::RunEndHow::spawn_failed);
+    end.stage = stage;
+    end.os_error = EAGAIN;
+    e = error_of(end);
+    CHECK(e.code == Code::spawn_failed);
+    CHECK(e.message == "cannot start backend /opt/backend: " + std::string(text) +
+                           ": Resource temporarily unavailable: the system refused it (a limit such as ulimit -n or -u, "
+                           "or a seccomp policy): fix that and retry");
+  }
+}
+
+TEST_CASE("StderrTail keeps the last 4096 bytes in order, across chunk sizes and wrap-arounds") {
+  const std::vector<std::vector<std::size_t>> sequences = {
+      {3, 3}, {4096}, {4097}, {1, 4095}, {1, 4096}, {4095, 3}, {7, 4095, 3, 5000, 2, 4096, 11, 123}, {2048, 2048, 2048},
+  };
+  for (const auto& sizes : sequences) {
+    std::string all;
+    sts::StderrTail tail;
+    for (std::size_t size : sizes) {
+      std::string chunk;
+      for (std::size_t i = 0; i < size; ++i) chunk.push_back(static_cast<char>('a' + (all.size() + i) % 26));
+      all += chunk;
+      tail.append(chunk);
+    }
+    INFO("chunks: " << sizes.size() << ", bytes: " << all.size());
+    const std::size_t keep = std::min(all.size(), sts::kStderrTailBytes);
+    CHECK(tail.take().view() == all.substr(all.size() - keep));
+    CHECK(tail.take().empty());  // taken: empty afterwards
+  }
 }

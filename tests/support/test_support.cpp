@@ -1,5 +1,6 @@
 #include "support/test_support.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -117,43 +118,107 @@ std::optional<std::string> peek_memory(const void* p, std::size_t n) {
   return out;
 }
 
-std::size_t count_in_own_memory(std::string_view needle, const void* ignore_begin, std::size_t ignore_size) {
-  if (needle.empty()) return 0;
+MaskedNeedle::MaskedNeedle(std::initializer_list<std::string_view> pieces) {
+  for (std::string_view piece : pieces) {
+    // Volatile byte loads: the compiler may not widen them into vector loads of the piece.
+    const volatile char* src = piece.data();
+    for (std::size_t i = 0; i < piece.size(); ++i) {
+      const std::size_t at = masked_.size();
+      masked_.push_back(static_cast<unsigned char>(static_cast<unsigned char>(src[i]) ^ key(at)));
+    }
+  }
+}
+
+unsigned char MaskedNeedle::key(std::size_t i) noexcept {
+  // Never 0 (a 0 key byte would store that byte in plain); varies with the position, so the masked
+  // form is not the plain text under one constant XOR.
+  return static_cast<unsigned char>(0x80u | ((i * 37u + 11u) & 0x7fu));
+}
+
+char MaskedNeedle::plain_at(std::size_t i) const noexcept {
+  return static_cast<char>(masked_[i] ^ key(i));
+}
+
+void MaskedNeedle::write_plain(char* out) const noexcept {
+  volatile char* dst = out;
+  for (std::size_t i = 0; i < masked_.size(); ++i) dst[i] = plain_at(i);
+}
+
+bool MaskedNeedle::matches(const volatile unsigned char* p) const noexcept {
+  if (masked_.empty()) return false;
+  for (std::size_t i = 0; i < masked_.size(); ++i) {
+    if (static_cast<unsigned char>(p[i] ^ key(i)) != masked_[i]) return false;
+  }
+  return true;
+}
+
+namespace {
+
+// One readable mapping of /proc/self/maps.
+struct Mapping {
+  unsigned long lo = 0;
+  unsigned long hi = 0;
+  std::string line;
+};
+
+// The readable mappings worth scanning, listed before the scan starts (the list itself is not
+// secret; vvar/vsyscall cannot be read through /proc/self/mem).
+std::vector<Mapping> readable_mappings() {
+  std::vector<Mapping> out;
   std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    Mapping m;
+    char perms[5] = {};
+    if (std::sscanf(line.c_str(), "%lx-%lx %4s", &m.lo, &m.hi, perms) != 3) continue;
+    if (perms[0] != 'r') continue;
+    if (line.find("[vvar]") != std::string::npos || line.find("[vsyscall]") != std::string::npos) continue;
+    m.line = line;
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::size_t count_in_own_memory(const MaskedNeedle& needle, const void* ignore_begin, std::size_t ignore_size) {
+  const std::size_t n = needle.size();
+  if (n == 0) return 0;
+  const std::vector<Mapping> mappings = readable_mappings();
   int mem = ::open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
   if (mem < 0) return 0;
-  // The scan buffer is a mapping of its own, skipped by address: it holds copies of whatever it
-  // read, and a buffer on the heap would otherwise find its own earlier windows.
+  // The scan buffer is a private mapping, skipped by address (the kernel may merge it with a
+  // neighbouring anonymous mapping, so the address range, not the mapping, is skipped), wiped
+  // and unmapped at the end: it holds copies of whatever it read.
   const std::size_t window = 1 << 20;
-  const std::size_t cap = window + needle.size();
+  const std::size_t cap = window + n - 1;  // windows overlap by n - 1 bytes
   void* mapped = ::mmap(nullptr, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (mapped == MAP_FAILED) { ::close(mem); return 0; }
+  if (mapped == MAP_FAILED) {
+    ::close(mem);
+    return 0;
+  }
   char* buf = static_cast<char*>(mapped);
-  const unsigned long buf_lo = reinterpret_cast<unsigned long>(buf);
+  const volatile unsigned char* bytes = static_cast<const volatile unsigned char*>(mapped);
+  const auto ignored = [&](const char* addr) {
+    const char* ig_lo = static_cast<const char*>(ignore_begin);
+    return (addr >= buf && addr < buf + cap) || (ig_lo != nullptr && addr >= ig_lo && addr < ig_lo + ignore_size);
+  };
+  const bool debug = std::getenv("STS_TEST_SCAN_DEBUG") != nullptr;
   std::size_t hits = 0;
-  std::string line;
-  const char* ig_lo = static_cast<const char*>(ignore_begin);
-  const char* ig_hi = ig_lo + ignore_size;
-  while (std::getline(maps, line)) {
-    unsigned long lo = 0, hi = 0;
-    char perms[5] = {};
-    if (std::sscanf(line.c_str(), "%lx-%lx %4s", &lo, &hi, perms) != 3) continue;
-    if (perms[0] != 'r' || lo == buf_lo) continue;
-    if (line.find("[vvar]") != std::string::npos || line.find("[vsyscall]") != std::string::npos) continue;
-    // Windows of 1 MiB overlapping by needle-1 bytes.
-    for (unsigned long at = lo; at < hi; at += window) {
-      std::size_t len = std::min<std::size_t>(cap, hi - at);
-      ssize_t got = ::pread(mem, buf, len, static_cast<off_t>(at));
+  for (const Mapping& m : mappings) {
+    for (unsigned long at = m.lo; at < m.hi; at += window) {
+      const std::size_t len = std::min<std::size_t>(cap, m.hi - at);
+      const ssize_t got = ::pread(mem, buf, len, static_cast<off_t>(at));
       if (got <= 0) break;
-      std::string_view view(buf, static_cast<std::size_t>(got));
-      for (std::size_t pos = view.find(needle); pos != std::string_view::npos; pos = view.find(needle, pos + 1)) {
-        if (pos >= window) break;  // counted in the next window
+      const std::size_t have = static_cast<std::size_t>(got);
+      // Positions past `window` are the next window's; a match must fit in what was read.
+      for (std::size_t pos = 0; pos < window && pos + n <= have; ++pos) {
+        if (!needle.matches(bytes + pos)) continue;
         const char* addr = reinterpret_cast<const char*>(at + pos);
-        if (addr >= ig_lo && addr < ig_hi) continue;
+        if (ignored(addr)) continue;
         ++hits;
         // Where, never what: the address and its mapping line, for hunting a residue down.
-        if (std::getenv("STS_TEST_SCAN_DEBUG") != nullptr)
-          std::fprintf(stderr, "residue hit at %p in mapping: %s\n", static_cast<const void*>(addr), line.c_str());
+        if (debug) std::fprintf(stderr, "residue hit at %p in mapping: %s\n", static_cast<const void*>(addr), m.line.c_str());
       }
     }
   }
@@ -161,6 +226,10 @@ std::size_t count_in_own_memory(std::string_view needle, const void* ignore_begi
   ::munmap(buf, cap);
   ::close(mem);
   return hits;
+}
+
+std::size_t count_in_own_memory(std::string_view needle, const void* ignore_begin, std::size_t ignore_size) {
+  return count_in_own_memory(MaskedNeedle({needle}), ignore_begin, ignore_size);
 }
 
 CommandResult run_command(const std::vector<std::string>& argv, std::string_view input,

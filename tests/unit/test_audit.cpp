@@ -1,15 +1,19 @@
-// The audit log (audit.h) and the owner-only file hook under it (private_file.h, POSIX).
+// The audit log (audit.h) and the file hook under it (platform::append_audit_line, POSIX):
+// the record format, the SPEC 6 rules on the file and its folder, and rotation past the
+// maximum size. Concurrent appenders across processes: tests/integration/test_audit_rotation.cpp.
 #include "common/audit.h"
-#include "common/private_file.h"
+#include "common/file_io.h"
 #include "support/test_support.h"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include <dirent.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <functional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -120,10 +124,39 @@ TEST_CASE("audit: control characters and bad UTF-8 in names stay on one line") {
   CHECK(j.at("handles")[0] == "evil\nhandle");
 }
 
-TEST_CASE("audit: append_audit writes one line per call to a 0600 file, even under umask 000") {
+
+namespace {
+
+struct Refusal {
+  std::string what;
+  std::function<void(const std::string& path)> make;  // puts the offending thing at path
+  std::string message;                                // the whole expected message ({P} = path)
+};
+
+std::string with_path(std::string text, const std::string& path) {
+  for (auto at = text.find("{P}"); at != std::string::npos; at = text.find("{P}")) text.replace(at, 3, path);
+  return text;
+}
+
+std::string file_type(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return "missing";
+  if (S_ISREG(st.st_mode)) return "file";
+  if (S_ISLNK(st.st_mode)) return "link";
+  if (S_ISFIFO(st.st_mode)) return "fifo";
+  if (S_ISDIR(st.st_mode)) return "dir";
+  if (S_ISCHR(st.st_mode)) return "chr";
+  return "other";
+}
+
+}  // namespace
+
+TEST_CASE("audit: append_audit writes one line per call to a 0600 file, under any umask") {
+  const unsigned umask_value = GENERATE(0000u, 0022u, 0277u);
+  INFO("umask " << umask_value);
   sts::test::TempDir dir;
   const std::string path = dir / "audit.jsonl";
-  UmaskScope umask0(0);
+  UmaskScope scoped(static_cast<mode_t>(umask_value));
   sts::AuditRecord r = sample_record();
   REQUIRE(sts::append_audit(path, r));
   CHECK(file_mode(path) == 0600);
@@ -141,80 +174,187 @@ TEST_CASE("audit: append_audit writes one line per call to a 0600 file, even und
   CHECK(nlohmann::json::parse(lines[1]).at("signal") == 9);
 }
 
-TEST_CASE("audit: an existing file that group or others can read is refused") {
+TEST_CASE("audit: an existing log that breaks a SPEC 6 rule is refused with its fix, untouched") {
+  using sts::test::kOtherGid;
+  using sts::test::kOtherUid;
+  const std::vector<Refusal> cases{
+      {"another owner, mode 0622 (forgeable records)",
+       [](const std::string& p) {
+         sts::test::write_file(p, "old\n", 0622);
+         REQUIRE(::chown(p.c_str(), kOtherUid, kOtherGid) == 0);
+       },
+       "the audit log {P} is owned by uid 54321, not by the effective user (uid 0), so its owner can forge records; "
+       "move it away (mv {P} {P}.suspect) and let stsecrets create a new one, or run chown 0 {P} if you trust its "
+       "records"},
+      {"another owner, mode 0600",
+       [](const std::string& p) {
+         sts::test::write_file(p, "old\n", 0600);
+         REQUIRE(::chown(p.c_str(), kOtherUid, kOtherGid) == 0);
+       },
+       "the audit log {P} is owned by uid 54321"},
+      {"mode 0644", [](const std::string& p) { sts::test::write_file(p, "old\n", 0644); },
+       "the audit log {P} has mode 0644, not 0600; run chmod 600 {P}"},
+      {"mode 0620", [](const std::string& p) { sts::test::write_file(p, "old\n", 0620); },
+       "the audit log {P} has mode 0620, not 0600; run chmod 600 {P}"},
+      {"mode 0400", [](const std::string& p) { sts::test::write_file(p, "old\n", 0400); },
+       "the audit log {P} has mode 0400, not 0600; run chmod 600 {P}"},
+      {"a second hard link",
+       [](const std::string& p) {
+         sts::test::write_file(p, "old\n", 0600);
+         REQUIRE(::link(p.c_str(), (p + "-other-name").c_str()) == 0);
+       },
+       "the audit log {P} has 2 hard links, so it can be read or replaced through another name; move it away "
+       "(mv {P} {P}.old) and let stsecrets create a new one"},
+      {"a FIFO", [](const std::string& p) { REQUIRE(::mkfifo(p.c_str(), 0600) == 0); },
+       "the audit log {P} is a FIFO; remove the FIFO (rm {P}) and let stsecrets create the file"},
+      {"a symlink to an owner-only file",
+       [](const std::string& p) {
+         sts::test::write_file(p + "-target", "old\n", 0600);
+         REQUIRE(::symlink((p + "-target").c_str(), p.c_str()) == 0);
+       },
+       "the audit log {P} is a symbolic link; point secret_audit_file at the real file"},
+      {"a folder", [](const std::string& p) { REQUIRE(::mkdir(p.c_str(), 0700) == 0); },
+       "the audit log {P} is a folder; point secret_audit_file at a file, not a folder"},
+      {"a device",
+       [](const std::string& p) {
+         if (::mknod(p.c_str(), S_IFCHR | 0600, makedev(1, 3)) != 0) {
+           // No mknod here: a FIFO stands in for "not a regular file".
+           REQUIRE(::mkfifo(p.c_str(), 0600) == 0);
+         }
+       },
+       "the audit log {P} is a"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.what);
+    sts::test::TempDir dir;
+    const std::string path = dir / "audit.jsonl";
+    c.make(path);
+    const std::string type_before = file_type(path);
+    // A FIFO opened for writing without O_NONBLOCK blocks until a reader comes; the alarm
+    // turns such a hang into a failure instead of a test that never ends.
+    ::alarm(60);
+    auto st = sts::append_audit(path, sample_record());
+    ::alarm(0);
+    REQUIRE_FALSE(st);
+    CHECK(st.error().code == sts::Code::config_insecure);
+    CHECK_THAT(st.error().message, Catch::StartsWith(with_path(c.message, path)));
+    CHECK(file_type(path) == type_before);
+    if (type_before == "file") CHECK(sts::test::read_file(path) == "old\n");
+  }
+}
+
+TEST_CASE("audit: the folder of the log must not let others rename it away") {
+  sts::test::TempDir base;
+  const std::string dir = base / "logs";
+  REQUIRE(::mkdir(dir.c_str(), 0700) == 0);
+  const std::string path = dir + "/audit.jsonl";
+
+  REQUIRE(::chmod(dir.c_str(), 0777) == 0);
+  auto open_to_all = sts::append_audit(path, sample_record());
+  REQUIRE_FALSE(open_to_all);
+  CHECK(open_to_all.error().code == sts::Code::config_insecure);
+  CHECK(open_to_all.error().message == "the folder " + dir + " of the audit log is writable by group or others (mode "
+                                           "0777), who can rename the log away; run chmod go-w " + dir +
+                                           ", or put the log in a folder of its own");
+  CHECK(file_type(path) == "missing");
+
+  REQUIRE(::chmod(dir.c_str(), 0770) == 0);
+  CHECK_FALSE(sts::append_audit(path, sample_record()));
+
+  // Sticky (like /tmp): others may not rename or remove what they do not own.
+  REQUIRE(::chmod(dir.c_str(), 01777) == 0);
+  REQUIRE(sts::append_audit(path, sample_record()));
+
+  REQUIRE(::chmod(dir.c_str(), 0755) == 0);
+  REQUIRE(::chown(dir.c_str(), sts::test::kOtherUid, sts::test::kOtherGid) == 0);
+  auto foreign = sts::append_audit(path, sample_record());
+  REQUIRE_FALSE(foreign);
+  CHECK(foreign.error().code == sts::Code::config_insecure);
+  CHECK(foreign.error().message == "the folder " + dir + " of the audit log is owned by uid 54321, who can rename the "
+                                       "log away; run chown 0 " + dir + ", or put the log in a folder of its own");
+}
+
+TEST_CASE("audit: a missing folder and a path naming a folder are clear errors") {
+  sts::test::TempDir dir;
+  const std::string missing = dir / "no-such-dir/audit.jsonl";
+  auto st = sts::append_audit(missing, sample_record());
+  REQUIRE_FALSE(st);
+  CHECK(st.error().code == sts::Code::io_failed);
+  CHECK(st.error().os_error == ENOENT);
+  CHECK(st.error().message == "cannot open the folder of the audit log " + missing +
+                                  ": No such file or directory; create it (owner-only) or change secret_audit_file");
+
+  auto slash = sts::append_audit(dir / "logs/", sample_record());
+  REQUIRE_FALSE(slash);
+  CHECK(slash.error().code == sts::Code::config_invalid);
+  CHECK_THAT(slash.error().message, Catch::Contains("names a folder; name a file"));
+}
+
+TEST_CASE("audit: past the maximum size the log is rotated to FILE.1, one generation, same rules") {
   sts::test::TempDir dir;
   const std::string path = dir / "audit.jsonl";
-  sts::test::write_file(path, "", 0644);
-  auto st = sts::append_audit(path, sample_record());
-  REQUIRE_FALSE(st);
-  CHECK(st.error().code == sts::Code::config_invalid);
-  CHECK(st.error().message == "refusing to write " + path +
-                                  ": it is readable by group or others (mode 0644); fix it with: chmod 600 " + path);
-  CHECK(sts::test::read_file(path).empty());
-  CHECK(file_mode(path) == 0644);  // the mode is the owner's to fix, not ours
+  const std::string rotated = path + ".1";
+  const std::string line = sts::format_audit_line(sample_record()) + "\n";
+  const std::uint64_t max = line.size() * 3;  // three records fit, the fourth rotates
 
-  sts::test::write_file(path, "", 0640);
-  auto st2 = sts::platform::append_private(path, "x\n");
-  REQUIRE_FALSE(st2);
-  CHECK(st2.error().message.find("(mode 0640)") != std::string::npos);
+  for (int i = 0; i < 3; ++i) REQUIRE(sts::append_audit(path, sample_record(), max));
+  CHECK(file_type(rotated) == "missing");
+  CHECK(sts::test::read_file(path).size() == 3 * line.size());
 
-  // An existing owner-only file is appended to.
-  sts::test::write_file(path, "earlier\n", 0600);
-  REQUIRE(sts::append_audit(path, sample_record()));
-  CHECK(split_lines(sts::test::read_file(path)).size() == 2);
-}
-
-TEST_CASE("private file: a symlink at the path and a missing folder are refused with the path and reason") {
-  sts::test::TempDir dir;
-  const std::string target = dir / "target";
-  sts::test::write_file(target, "", 0600);
-  const std::string link = dir / "link";
-  REQUIRE(::symlink(target.c_str(), link.c_str()) == 0);
-  auto st = sts::platform::append_private(link, "x\n");
-  REQUIRE_FALSE(st);
-  CHECK(st.error().code == sts::Code::config_invalid);
-  CHECK(st.error().message == "refusing to write " + link + ": it is a symbolic link; point the setting at the real file");
-  CHECK(sts::test::read_file(target).empty());
-
-  const std::string missing = dir / "no-such-dir/audit.jsonl";
-  auto st2 = sts::platform::append_private(missing, "x\n");
-  REQUIRE_FALSE(st2);
-  CHECK(st2.error().code == sts::Code::config_invalid);
-  CHECK(st2.error().os_error == ENOENT);
-  CHECK(st2.error().message == "cannot open " + missing + ": No such file or directory");
-}
-
-TEST_CASE("private file: write_private_atomic creates 0600 files and replaces existing ones") {
-  sts::test::TempDir dir;
-  const std::string path = dir / "out.yaml";
-  UmaskScope umask0(0);
-  REQUIRE(sts::platform::write_private_atomic(path, "first: 1\n"));
-  CHECK(sts::test::read_file(path) == "first: 1\n");
+  REQUIRE(sts::append_audit(path, sample_record(), max));
+  CHECK(split_lines(sts::test::read_file(rotated)).size() == 3);
+  CHECK(split_lines(sts::test::read_file(path)).size() == 1);
+  CHECK(file_mode(rotated) == 0600);
   CHECK(file_mode(path) == 0600);
-  sts::test::write_file(path, "old", 0644);
-  REQUIRE(sts::platform::write_private_atomic(path, "second: 2\n"));
-  CHECK(sts::test::read_file(path) == "second: 2\n");
-  CHECK(file_mode(path) == 0600);
-  CHECK(dir_entries(dir.path()) == std::vector<std::string>{"out.yaml"});  // no temporary left
+
+  // One generation: the next rotation replaces FILE.1.
+  for (int i = 0; i < 3; ++i) REQUIRE(sts::append_audit(path, sample_record(), max));
+  CHECK(split_lines(sts::test::read_file(rotated)).size() == 3);
+  CHECK(split_lines(sts::test::read_file(path)).size() == 1);
+  CHECK(dir_entries(dir.path()).size() == 2);
 }
 
-TEST_CASE("private file: a failed atomic write leaves no temporary file behind") {
+TEST_CASE("audit: rotation edge cases: a record larger than the maximum, 0 = never, what sits at FILE.1") {
   sts::test::TempDir dir;
-  SECTION("the target is a directory") {
-    const std::string path = dir / "sub";
-    REQUIRE(::mkdir(path.c_str(), 0700) == 0);
-    auto st = sts::platform::write_private_atomic(path, "data");
-    REQUIRE_FALSE(st);
-    CHECK(st.error().code == sts::Code::config_invalid);
-    CHECK(st.error().message == "cannot rename the temporary file into place as " + path + ": Is a directory");
-    CHECK(dir_entries(dir.path()) == std::vector<std::string>{"sub"});
+  const std::string path = dir / "audit.jsonl";
+  const std::string rotated = path + ".1";
+  const std::string line = sts::format_audit_line(sample_record()) + "\n";
+
+  SECTION("a record larger than the maximum still lands, alone in its file") {
+    REQUIRE(sts::append_audit(path, sample_record(), 10));
+    CHECK(file_type(rotated) == "missing");
+    REQUIRE(sts::append_audit(path, sample_record(), 10));
+    CHECK(sts::test::read_file(rotated) == line);
+    CHECK(sts::test::read_file(path) == line);
   }
-  SECTION("the folder does not exist") {
-    const std::string path = dir / "nope/out.yaml";
-    auto st = sts::platform::write_private_atomic(path, "data");
-    REQUIRE_FALSE(st);
-    CHECK(st.error().os_error == ENOENT);
-    CHECK(st.error().message == "cannot create a temporary file beside " + path + ": No such file or directory");
-    CHECK(dir_entries(dir.path()).empty());
+  SECTION("0 disables rotation") {
+    for (int i = 0; i < 5; ++i) REQUIRE(sts::append_audit(path, sample_record(), 0));
+    CHECK(file_type(rotated) == "missing");
+    CHECK(split_lines(sts::test::read_file(path)).size() == 5);
   }
+  SECTION("a symlink at FILE.1 is replaced, not written through") {
+    sts::test::write_file(dir / "elsewhere", "keep\n", 0644);
+    REQUIRE(::symlink((dir / "elsewhere").c_str(), rotated.c_str()) == 0);
+    REQUIRE(sts::append_audit(path, sample_record(), 1));
+    REQUIRE(sts::append_audit(path, sample_record(), 1));
+    CHECK(file_type(rotated) == "file");
+    CHECK(sts::test::read_file(dir / "elsewhere") == "keep\n");
+  }
+  SECTION("a folder at FILE.1 makes rotation fail with the reason") {
+    REQUIRE(::mkdir(rotated.c_str(), 0700) == 0);
+    REQUIRE(sts::append_audit(path, sample_record(), 1));
+    auto st = sts::append_audit(path, sample_record(), 1);
+    REQUIRE_FALSE(st);
+    CHECK(st.error().code == sts::Code::io_failed);
+    CHECK(st.error().message == "cannot rotate the audit log " + path + " to " + path + ".1: Is a directory");
+    CHECK(sts::test::read_file(path) == line);
+  }
+}
+
+TEST_CASE("audit: the platform hook appends exactly the bytes it is given") {
+  sts::test::TempDir dir;
+  const std::string path = dir / "audit.jsonl";
+  REQUIRE(sts::platform::append_audit_line(path, "{\"a\":1}\n", 0));
+  REQUIRE(sts::platform::append_audit_line(path, "{\"b\":2}\n", 0));
+  CHECK(sts::test::read_file(path) == "{\"a\":1}\n{\"b\":2}\n");
 }

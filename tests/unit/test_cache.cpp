@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -23,15 +24,16 @@
 
 namespace {
 
-// A Fetcher that counts its runs. Values are kept in SecureBuffers (or, for the residue test,
-// XOR-masked so the plain secret exists only where the code under test puts it).
+// A Fetcher that counts its runs. Values are kept in SecureBuffers (or, for the residue tests,
+// as MaskedNeedles, decoded byte by byte into the SecureBuffer it returns: the plain secret then
+// exists only where the code under test puts it).
 class FakeFetcher final : public sts::Fetcher {
  public:
   void set(const std::string& handle, std::string_view value) {
     std::lock_guard<std::mutex> lock(mu_);
     values_.insert_or_assign(handle, sts::SecureBuffer(value));
   }
-  void set_masked(const std::string& handle, std::vector<unsigned char> masked) {
+  void set_masked(const std::string& handle, sts::test::MaskedNeedle masked) {
     std::lock_guard<std::mutex> lock(mu_);
     masked_.insert_or_assign(handle, std::move(masked));
   }
@@ -64,7 +66,7 @@ class FakeFetcher final : public sts::Fetcher {
       } else if (auto m = masked_.find(h); m != masked_.end()) {
         sts::SecureBuffer b;
         b.reserve(m->second.size());
-        for (unsigned char c : m->second) b.push_back(static_cast<char>(c ^ kMask));
+        for (std::size_t i = 0; i < m->second.size(); ++i) b.push_back(m->second.plain_at(i));
         r.values.emplace(h, std::move(b));
       }
     }
@@ -78,12 +80,10 @@ class FakeFetcher final : public sts::Fetcher {
     return batches_;
   }
 
-  static constexpr unsigned char kMask = 0x5a;
-
  private:
   std::mutex mu_;
   std::map<std::string, sts::SecureBuffer, std::less<>> values_;
-  std::map<std::string, std::vector<unsigned char>, std::less<>> masked_;
+  std::map<std::string, sts::test::MaskedNeedle, std::less<>> masked_;
   std::map<std::string, sts::Error, std::less<>> failures_;
   std::optional<sts::Error> run_error_;
   std::atomic<int> calls_{0};
@@ -91,22 +91,6 @@ class FakeFetcher final : public sts::Fetcher {
   std::vector<std::vector<std::string>> batches_;
   std::string unrequested_;
 };
-
-// XOR-masks text at compile time in the test's source only: the binary holds the masked bytes,
-// the plain secret appears in memory only once decoded.
-std::vector<unsigned char> masked(std::string_view masked_literal_source) {
-  std::vector<unsigned char> out;
-  for (char c : masked_literal_source) out.push_back(static_cast<unsigned char>(c) ^ FakeFetcher::kMask);
-  return out;
-}
-
-// Decodes masked bytes into secure memory.
-sts::SecureBuffer unmask(const std::vector<unsigned char>& m) {
-  sts::SecureBuffer b;
-  b.reserve(m.size());
-  for (unsigned char c : m) b.push_back(static_cast<char>(c ^ FakeFetcher::kMask));
-  return b;
-}
 
 bool cached_equals(const sts::SecretCache& cache, std::string_view handle, std::string_view expected) {
   bool equal = false;
@@ -394,16 +378,37 @@ TEST_CASE("cache: clear() zeroes every value and returns the storage") {
   CHECK(f.calls() == 2);
 }
 
-// The secrets for the residue tests. The binary holds only their XOR-masked bytes.
+// The residue tests. The test never holds a secret in plain: it has the masked form only
+// (sts::test::MaskedNeedle), the fetcher decodes it byte by byte into the SecureBuffer it returns,
+// and the scanner compares masked, byte by byte. Before, the needle was a plain SecureBuffer that
+// the scanner compared with memcmp: on AVX-512 machines glibc's EVEX memcmp left it in ymm18, the
+// first lazy PLT binding afterwards (_dl_runtime_resolve_xsavec) XSAVEd it onto the stack, and the
+// next scan found that copy, so the result depended on the CPU.
 namespace {
-std::vector<unsigned char> residue_secret(int which) {
-  // Built from pieces and masked again, so neither the plain text nor a contiguous masked copy
-  // is a literal of the binary.
-  std::string plain = std::string("zq7") + "R3s1du3" + (which == 0 ? "-Alpha" : "-Bravo") + "-k9Xw2";
-  std::vector<unsigned char> m = masked(plain);
-  sts::secure_zero(plain.data(), plain.size());
-  return m;
+
+// Fragments only: neither the whole secret nor a contiguous masked copy is a literal of the binary.
+sts::test::MaskedNeedle residue_secret(int which) {
+  return sts::test::MaskedNeedle({"zq7", "R3s1du3", which == 0 ? "-Alpha" : "-Bravo", "-k9Xw2"});
 }
+
+// Caches both residue secrets, checks that the scan sees exactly the cache's copy of each (the
+// scan works, and the fetch path made no other copy), clears the cache, and returns how many
+// copies of each the scan still finds.
+std::vector<std::size_t> residue_after_clear() {
+  const std::vector<sts::test::MaskedNeedle> needles{residue_secret(0), residue_secret(1)};
+  std::vector<std::size_t> left;
+  FakeFetcher f;
+  f.set_masked("alpha", needles[0]);
+  f.set_masked("bravo", needles[1]);
+  sts::SecretCache cache;
+  REQUIRE(cache.get_or_fetch({"alpha", "bravo"}, f));
+  REQUIRE(cache.size() == 2);
+  for (const auto& n : needles) CHECK(sts::test::count_in_own_memory(n) == 1);
+  cache.clear();
+  for (const auto& n : needles) left.push_back(sts::test::count_in_own_memory(n));
+  return left;
+}
+
 }  // namespace
 
 TEST_CASE("residue: after clear() no cached secret is left anywhere in process memory") {
@@ -411,26 +416,7 @@ TEST_CASE("residue: after clear() no cached secret is left anywhere in process m
     WARN("skipped under ASan: ASan shadow memory makes a whole-memory scan take minutes");
     return;
   }
-  std::vector<sts::SecureBuffer> needles;
-  {
-    FakeFetcher f;
-    f.set_masked("alpha", residue_secret(0));
-    f.set_masked("bravo", residue_secret(1));
-    sts::SecretCache cache;
-    REQUIRE(cache.get_or_fetch({"alpha", "bravo"}, f));
-    REQUIRE(cache.size() == 2);
-    needles.push_back(unmask(residue_secret(0)));
-    needles.push_back(unmask(residue_secret(1)));
-    // While cached, the scanner sees each value (at least the cache's copy).
-    for (const auto& n : needles) {
-      CHECK(sts::test::count_in_own_memory(n.view(), n.data(), n.size()) >= 1);
-    }
-    cache.clear();
-    for (const auto& n : needles) {
-      const std::size_t found = sts::test::count_in_own_memory(n.view(), n.data(), n.size());
-      CHECK(found == 0);
-    }
-  }
+  CHECK(residue_after_clear() == std::vector<std::size_t>{0, 0});
 }
 
 TEST_CASE("residue: the scanner finds a planted copy in ordinary heap memory") {
@@ -438,10 +424,21 @@ TEST_CASE("residue: the scanner finds a planted copy in ordinary heap memory") {
     WARN("skipped under ASan: ASan shadow memory makes a whole-memory scan take minutes");
     return;
   }
-  sts::SecureBuffer needle = unmask(residue_secret(0));
-  std::string planted(needle.view());  // plain heap, never zeroed by the library
-  const std::size_t found = sts::test::count_in_own_memory(needle.view(), needle.data(), needle.size());
-  CHECK(found >= 1);
+  const sts::test::MaskedNeedle needle = residue_secret(0);
+  std::vector<char> planted(needle.size());  // plain heap, never zeroed by the library
+  needle.write_plain(planted.data());
+  CHECK(sts::test::count_in_own_memory(needle) == 1);
   sts::secure_zero(planted.data(), planted.size());
-  CHECK(sts::test::count_in_own_memory(needle.view(), needle.data(), needle.size()) == 0);
+  CHECK(sts::test::count_in_own_memory(needle) == 0);
+}
+
+// Run only by the ctest entry that preloads tests/support/no_zero_shim.cpp (explicit_bzero as a
+// no-op): without zeroing, the same scan must find both cleared secrets, so the test above
+// depends on the zeroing it claims.
+TEST_CASE("negative control: with zeroing disabled the cache residue scan finds the cleared secrets", "[.no-zero]") {
+  REQUIRE(dlsym(RTLD_DEFAULT, "sts_no_zero_shim_active") != nullptr);
+  const std::vector<std::size_t> left = residue_after_clear();
+  REQUIRE(left.size() == 2);
+  CHECK(left[0] >= 1);
+  CHECK(left[1] >= 1);
 }

@@ -511,7 +511,7 @@ TEST_CASE("config: bad multi_secret_backends entries name the key path and the f
                Code::config_invalid, "unknown setting for a systemd.credentials backend; it takes no settings");
 }
 
-TEST_CASE("route_handle: ENC[name;key] with named backends, the default otherwise (SPEC 1)") {
+TEST_CASE("route_handle: ENC[name:key] with named backends, the default otherwise (SPEC 1)") {
   auto r = load("secret_backend_command: /opt/default\nmulti_secret_backends: {vault: {type: file, config: {root: /v}}}");
   REQUIRE(r);
   auto named = sts::route_handle(*r, "vault;db/password");
@@ -542,4 +542,15 @@ TEST_CASE("route_handle: ENC[name;key] with named backends, the default otherwis
   auto closed = sts::route_handle(*none, "plain");
   REQUIRE_FALSE(closed);
   CHECK(closed.error().code == Code::config_no_backend);
+}
+
+TEST_CASE("config: an overridden setting is not read from the file (the override replaces it)") {
+  // The file's value would be refused here (relative root), the environment's is used.
+  auto r = load("secret_backend_type: file\nsecret_backend_config: {root: relative/dir}\nsecret_backend_timeout: abc\n",
+                {{"STS_SECRET_BACKEND_CONFIG", "{root: /srv/secrets}"}, {"STS_SECRET_BACKEND_TIMEOUT", "5"}});
+  REQUIRE(r);
+  CHECK(root_of(r) == "/srv/secrets");
+  // Not overridden: still refused.
+  expect_error(load("secret_backend_timeout: abc\n", {{"STS_SECRET_BACKEND_TIMEOUT", ""}}), Code::config_invalid,
+               "secret_backend_timeout: got \"abc\"");
 }

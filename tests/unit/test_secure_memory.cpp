@@ -67,7 +67,7 @@ TEST_CASE("SecureBuffer reserve, spare and commit") {
 TEST_CASE("SecureBuffer growth zeroes the old block") {
   sts::SecureBuffer pin("keeps-the-first-chunk-busy");
   sts::SecureBuffer b;
-  b.append("0123456789abcdef");  // exactly one 16-byte unit
+  b.append("0123456789abcdef");  // exactly two 8-byte units
   const char* old = b.data();
   b.reserve(4096);
   REQUIRE(b.data() != old);
@@ -96,12 +96,12 @@ TEST_CASE("SecureBuffer release zeroes and gives the storage back") {
   sts::SecureBuffer pin("pin");
   sts::SecureBuffer b("0123456789abcdef0123456789abcdef");
   const char* storage = b.data();
-  CHECK(sts::arena_stats().in_use_bytes == base + 16 + 32);
+  CHECK(sts::arena_stats().in_use_bytes == base + 8 + 32);
   b.release();
   CHECK(b.data() == nullptr);
   CHECK(b.empty());
   CHECK(all_zero(sts::test::peek_memory(storage, 32)));
-  CHECK(sts::arena_stats().in_use_bytes == base + 16);
+  CHECK(sts::arena_stats().in_use_bytes == base + 8);
 }
 
 TEST_CASE("SecureBuffer move construction and move assignment") {
@@ -144,16 +144,17 @@ TEST_CASE("secure_zero zeroes") {
   sts::secure_zero(nullptr, 0);  // allowed
 }
 
-TEST_CASE("arena stats: memory is locked and in-use bytes are accounted in 16-byte units") {
+TEST_CASE("arena stats: memory is locked and in-use bytes are accounted in 8-byte units") {
   sts::SecureBuffer pin("x");
   const sts::ArenaStats base = sts::arena_stats();
   CHECK(base.mapped_bytes > 0);
   CHECK(base.locked_bytes > 0);  // RLIMIT_MEMLOCK is large enough on the test machine
   CHECK_FALSE(base.degraded);
   {
-    sts::SecureBuffer a("0123456789");  // 10 bytes -> one unit
-    sts::SecureBuffer b(std::string(33, 'b'));  // 33 bytes -> three units
-    CHECK(sts::arena_stats().in_use_bytes == base.in_use_bytes + 16 + 48);
+    sts::SecureBuffer a("0123456789");  // 10 bytes -> two units
+    sts::SecureBuffer b(std::string(33, 'b'));  // 33 bytes -> five units
+    sts::SecureBuffer c("01234567");  // 8 bytes -> exactly one unit
+    CHECK(sts::arena_stats().in_use_bytes == base.in_use_bytes + 16 + 40 + 8);
   }
   CHECK(sts::arena_stats().in_use_bytes == base.in_use_bytes);
 }
@@ -243,4 +244,59 @@ TEST_CASE("degraded mode: RLIMIT_MEMLOCK 0 keeps the arena working and warns exa
   CHECK(degraded == 1);
   CHECK(warnings == 1);
   CHECK(lock_warnings == 1);
+}
+
+namespace {
+
+// What a forked child sees at the arena address of a secret: 'v' the secret, 'z' zeros (MADV_WIPEONFORK),
+// 'u' nothing mapped (MADV_DONTFORK), 'o' other bytes. The child reads through /proc/self/mem, so
+// an unmapped range is an answer, not a crash, and reports one byte over a pipe.
+char seen_by_forked_child(const char* where, const sts::test::MaskedNeedle& secret) {
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::close(fds[0]);
+    const std::optional<std::string> bytes = sts::test::peek_memory(where, secret.size());
+    char verdict = 'o';
+    if (!bytes) {
+      verdict = 'u';
+    } else if (secret.matches(reinterpret_cast<const unsigned char*>(bytes->data()))) {
+      verdict = 'v';
+    } else if (bytes->find_first_not_of('\0') == std::string::npos) {
+      verdict = 'z';
+    }
+    (void)!::write(fds[1], &verdict, 1);
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  char verdict = '?';
+  const ssize_t n = ::read(fds[0], &verdict, 1);
+  ::close(fds[0]);
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE(n == 1);
+  return verdict;
+}
+
+}  // namespace
+
+TEST_CASE("the arena is excluded from forked children: they see zeros or nothing, never the secret") {
+  // Built byte by byte from its masked form: the only plain copies are the arena's.
+  const sts::test::MaskedNeedle secret({"f0rk", "-S3cr3t", "-Kq71"});
+  sts::SecureBuffer small;  // in a shared chunk
+  sts::SecureBuffer large;  // a dedicated mapping (16 KiB and more)
+  large.reserve(64 * 1024);
+  for (std::size_t i = 0; i < secret.size(); ++i) {
+    small.push_back(secret.plain_at(i));
+    large.push_back(secret.plain_at(i));
+  }
+  for (const sts::SecureBuffer* b : {&small, &large}) {
+    const char verdict = seen_by_forked_child(b->data(), secret);
+    INFO("child saw '" << verdict << "' (z: wiped, u: not mapped, v: the secret, o: other bytes)");
+    CHECK((verdict == 'z' || verdict == 'u'));
+    // The parent's copy is untouched.
+    CHECK(secret.matches(reinterpret_cast<const unsigned char*>(b->data())));
+  }
 }

@@ -7,6 +7,7 @@
 //   flood-stdout / flood-stderr   writes without end
 //   bad-json                prints {not json
 //   exit-3                  exits with status 3
+//   exit-status HEX         exits with that status (e.g. C0000005, an NTSTATUS)
 //   print-env               prints its environment, one NAME=VALUE per line
 //   print-args              prints argv[2..], one per line
 //   check-handle N PATH     prints "leaked" if handle value N is open on PATH, else "clean"
@@ -129,6 +130,10 @@ int wmain(int argc, wchar_t** argv) {
   if (mode == L"exit-3") {
     read_stdin();
     return 3;
+  }
+  if (mode == L"exit-status" && argc > 2) {
+    read_stdin();
+    ::ExitProcess(static_cast<UINT>(std::wcstoul(argv[2], nullptr, 16)));
   }
   if (mode == L"print-env") {
     wchar_t* block = ::GetEnvironmentStringsW();

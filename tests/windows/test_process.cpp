@@ -19,11 +19,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct Backend {
+struct FakeBackend {
   TempDir tmp;
   std::string exe = tmp / "fake_backend_win.exe";
   VerifiedExecutable verified;
-  Backend() {
+  FakeBackend() {
     REQUIRE(set_sddl(tmp.path(), "D:P(A;OICI;FA;;;{U})(A;OICI;FA;;;SY)"));
     copy_fake_backend(exe);
     REQUIRE(set_sddl(exe, "D:P(A;;FA;;;{U})"));
@@ -40,7 +40,7 @@ struct Ran {
   std::chrono::milliseconds elapsed;
 };
 
-Ran run(const Backend& b, std::vector<std::string> args, std::string_view input = {},
+Ran run(const FakeBackend& b, std::vector<std::string> args, std::string_view input = {},
         std::chrono::milliseconds timeout = 10000ms, std::size_t cap = 1 << 20,
         std::vector<std::string> allow = {}, const Environment* env = nullptr) {
   RunOptions o;
@@ -53,7 +53,7 @@ Ran run(const Backend& b, std::vector<std::string> args, std::string_view input 
   o.caller_environment = env;
   RunStats stats;
   auto t0 = std::chrono::steady_clock::now();
-  auto r = platform::run_backend(o, stats);
+  auto r = run_backend(o, stats);
   auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
   return Ran{std::move(r), std::move(stats), elapsed};
 }
@@ -73,7 +73,7 @@ bool wait_dead(unsigned long pid) {
 }  // namespace
 
 TEST_CASE("echo-request: the request goes in, the response comes out, exit 0", "[process]") {
-  Backend b;
+  FakeBackend b;
   std::string req = encode_request({"db_pass", "api_key"});
   auto r = run(b, {"echo-request"}, req);
   INFO((r.result ? std::string() : r.result.error().message));
@@ -87,7 +87,7 @@ TEST_CASE("echo-request: the request goes in, the response comes out, exit 0", "
 }
 
 TEST_CASE("a 2 MiB request is written while the response is read (no deadlock)", "[process]") {
-  Backend b;
+  FakeBackend b;
   std::vector<std::string> handles;
   for (int i = 0; i < 60000; ++i) handles.push_back("handle_number_" + std::to_string(i));
   std::string req = encode_request(handles);
@@ -99,7 +99,7 @@ TEST_CASE("a 2 MiB request is written while the response is read (no deadlock)",
 }
 
 TEST_CASE("exit-3 is reported as on POSIX", "[process]") {
-  Backend b;
+  FakeBackend b;
   auto r = run(b, {"exit-3"}, "{}");
   REQUIRE_FALSE(r.result.has_value());
   CHECK(r.result.error().code == Code::backend_exit);
@@ -108,8 +108,37 @@ TEST_CASE("exit-3 is reported as on POSIX", "[process]") {
   CHECK(r.stats.exit_code == 3);
 }
 
+TEST_CASE("an NTSTATUS exit is shown in hex, with the fix hint", "[process]") {
+  FakeBackend b;
+  auto r = run(b, {"exit-status", "C0000005"}, "{}");
+  REQUIRE_FALSE(r.result.has_value());
+  CHECK(r.result.error().code == Code::backend_exit);
+  CHECK_THAT(r.result.error().message,
+             Catch::Contains("backend " + b.exe + " exited with status 0xC0000005: fix the backend"));
+  CHECK(static_cast<unsigned>(r.stats.exit_code) == 0xC0000005u);
+}
+
+TEST_CASE("an argument with a NUL byte is a configuration error, before anything starts", "[process][args]") {
+  FakeBackend b;
+  auto r = run(b, {"print-args", std::string("a\0b", 3)});
+  REQUIRE_FALSE(r.result.has_value());
+  CHECK(r.result.error().code == Code::config_invalid);
+  CHECK_THAT(r.result.error().message, Catch::Contains("contains a NUL byte: remove it from secret_backend_arguments"));
+}
+
+TEST_CASE("containment(): a job object, and runs are contained by it", "[process][containment]") {
+  const Containment c = platform::containment();
+  CHECK(c.kind == ContainmentKind::job_object);
+  CHECK(c.name == "job-object");
+  CHECK_THAT(c.what_it_guarantees, Catch::Contains("KILL_ON_JOB_CLOSE"));
+  FakeBackend b;
+  auto r = run(b, {"echo-request"});
+  REQUIRE(r.result.has_value());
+  CHECK(r.stats.containment == ContainmentKind::job_object);
+}
+
 TEST_CASE("bad-json runs fine and fails validation", "[process]") {
-  Backend b;
+  FakeBackend b;
   auto r = run(b, {"bad-json"});
   REQUIRE(r.result.has_value());
   auto v = validate_response(r.result->out.view(), {"a"}, {}, b.exe);
@@ -118,18 +147,21 @@ TEST_CASE("bad-json runs fine and fails validation", "[process]") {
 }
 
 TEST_CASE("hang: the timeout kills it and returns within timeout + 2 s", "[process][timeout]") {
-  Backend b;
+  FakeBackend b;
   auto r = run(b, {"hang"}, "{}", 1500ms);
   REQUIRE_FALSE(r.result.has_value());
   CHECK(r.result.error().code == Code::backend_timeout);
-  CHECK_THAT(r.result.error().message, Catch::Contains("1500 ms"));
+  // The one wording of both platforms (run_outcome.cpp).
+  CHECK_THAT(r.result.error().message,
+             Catch::Contains("backend " + b.exe + " did not answer within 1500ms and was killed: raise "
+                             "secret_backend_timeout or fix the backend"));
   CHECK(r.elapsed >= 1400ms);
   CHECK(r.elapsed < 3500ms);
 }
 
 TEST_CASE("hang-with-grandchild: the grandchild holds stdout, cannot break away, and dies with the job",
           "[process][timeout]") {
-  Backend b;
+  FakeBackend b;
   auto r = run(b, {"hang-with-grandchild"}, "{}", 2000ms);
   REQUIRE_FALSE(r.result.has_value());
   CHECK(r.result.error().code == Code::backend_timeout);
@@ -142,9 +174,9 @@ TEST_CASE("hang-with-grandchild: the grandchild holds stdout, cannot break away,
   CHECK(wait_dead(pid));
 }
 
-TEST_CASE("daemonize: a grandchild left behind is killed when the backend exits; the call returns at once",
+TEST_CASE("daemonize: a grandchild left behind is killed when the backend exits, the call returns at once",
           "[process]") {
-  Backend b;
+  FakeBackend b;
   auto r = run(b, {"daemonize"}, "{}", 20000ms);
   INFO((r.result ? std::string() : r.result.error().message));
   REQUIRE(r.result.has_value());
@@ -156,7 +188,7 @@ TEST_CASE("daemonize: a grandchild left behind is killed when the backend exits;
 }
 
 TEST_CASE("flood-stdout and flood-stderr hit the cap and are killed", "[process][cap]") {
-  Backend b;
+  FakeBackend b;
   for (const char* mode : {"flood-stdout", "flood-stderr"}) {
     auto r = run(b, {mode}, "{}", 20000ms, 256 * 1024);
     REQUIRE_FALSE(r.result.has_value());
@@ -168,7 +200,7 @@ TEST_CASE("flood-stdout and flood-stderr hit the cap and are killed", "[process]
 }
 
 TEST_CASE("print-env: only the minimal block, the allow-list and Wine's own WINE* variables", "[process][env]") {
-  Backend b;
+  FakeBackend b;
   Environment env{{"STS_API_KEY", "do-not-pass"}, {"Allowed_Var", "yes"}, {"PATH", "C:\\evil"},
                   {"TEMP", "C:\\users\\t"}, {"OTHER", "x"}};
   auto r = run(b, {"print-env"}, "", 10000ms, 1 << 20, {"ALLOWED_VAR", "NOT_SET"}, &env);
@@ -208,7 +240,7 @@ TEST_CASE("child_environment: sorted, case-insensitive, PATH only when allow-lis
 }
 
 TEST_CASE("only the three pipe ends are inherited", "[process][handles]") {
-  Backend b;
+  FakeBackend b;
   TempDir tmp;
   std::string marker = tmp / "inheritable-marker.txt";
   SECURITY_ATTRIBUTES sa{sizeof sa, nullptr, TRUE};
@@ -223,7 +255,7 @@ TEST_CASE("only the three pipe ends are inherited", "[process][handles]") {
 }
 
 TEST_CASE("arguments reach the backend unchanged (no shell, MSVC quoting)", "[process][args]") {
-  Backend b;
+  FakeBackend b;
   std::vector<std::string> args = {"print-args", "plain", "with space", "quote\"inside", "trailing\\", "back\\\\\"q", ""};
   auto r = run(b, args);
   REQUIRE(r.result.has_value());
@@ -231,7 +263,7 @@ TEST_CASE("arguments reach the backend unchanged (no shell, MSVC quoting)", "[pr
 }
 
 TEST_CASE("the caller's stdin request is optional", "[process]") {
-  Backend b;
+  FakeBackend b;
   auto r = run(b, {"echo-request"});
   REQUIRE(r.result.has_value());
   CHECK(r.result->out.view() == "{}");
