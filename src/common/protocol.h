@@ -87,8 +87,8 @@ std::string encode_request(const std::vector<std::string>& handles);
 //   - size: the caller that reads stdin enforces kMaxRequestBytes (stsecrets/serve.h, 1 MiB) while
 //     reading, so a flood costs no memory. The validator itself has no size limit: its time and
 //     memory are linear in the input (a fixed frame stack, the handles it returns), and it is not
-//     its job to know where the bytes came from. (Not here: serve.h pulls in yaml-cpp, which
-//     the Windows core, where this file also builds, does not have.)
+//     its job to know where the bytes came from. (serve.h is not included here: it is the
+//     resolver's API, a layer above the protocol.)
 Result<Request> validate_request(std::string_view bytes);
 
 // ---- response --------------------------------------------------------------------------------

@@ -32,6 +32,9 @@ enum SlotKind : std::uint8_t { kIgnored = 0, kTop, kVersion, kSecrets, kHandle, 
 
 Error request_error(const std::string& what) { return make_error(Code::request_invalid, "request " + what); }
 
+// " (byte N)": every message ends with the offset it is about, as the response's do.
+std::string at_byte(std::size_t offset) { return " (byte " + std::to_string(offset) + ")"; }
+
 // "1", "1.0", "1.1", "1.N" (major version 1). A minor version above 0 includes 1.1's fields.
 std::optional<ProtocolVersion> parse_version(std::string_view v) {
   if (v == "1") return ProtocolVersion::v1_0;
@@ -56,8 +59,9 @@ std::string handle_problem(std::string_view h) {
 
 // Seconds as JSON number text -> milliseconds, rounded up; an error message when not positive.
 Result<std::chrono::milliseconds> parse_timeout(std::string_view text, std::size_t offset) {
-  const std::string where = "\"secret_backend_timeout\" (byte " + std::to_string(offset) + ")";
-  if (text.empty() || text.front() == '-') return request_error(where + " must be a positive number of seconds");
+  const std::string where = "\"secret_backend_timeout\"";
+  const std::string at = at_byte(offset);
+  if (text.empty() || text.front() == '-') return request_error(where + " must be a positive number of seconds" + at);
   double seconds = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
   if (ec == std::errc::result_out_of_range) {
@@ -66,9 +70,9 @@ Result<std::chrono::milliseconds> parse_timeout(std::string_view text, std::size
     const bool underflow = text.find("e-") != std::string_view::npos || text.find("E-") != std::string_view::npos;
     seconds = underflow ? 1e-9 : HUGE_VAL;
   } else if (ec != std::errc() || end != text.data() + text.size()) {
-    return request_error(where + " is not a number");
+    return request_error(where + " is not a number" + at);
   }
-  if (!(seconds > 0)) return request_error(where + " must be a positive number of seconds");
+  if (!(seconds > 0)) return request_error(where + " must be a positive number of seconds" + at);
   const double cap = static_cast<double>(kMaxRequestTimeout.count());
   const double ms = std::ceil(std::min(seconds, cap) * 1000.0);
   return std::chrono::milliseconds(std::max<std::chrono::milliseconds::rep>(1, static_cast<std::chrono::milliseconds::rep>(ms)));
@@ -135,8 +139,8 @@ SecureBuffer* RequestHandler::value(const json::Slot& slot, json::Type type, std
     case kVersion: version_ = {type, offset}; break;
     case kHandle:
       if (type != json::Type::string) {
-        note_handle_error("\"secrets\"[" + std::to_string(slot.index) + "] (byte " + std::to_string(offset) + ") is " +
-                          json::type_name(type) + ", not a string");
+        note_handle_error("\"secrets\"[" + std::to_string(slot.index) + "] is " + json::type_name(type) +
+                          ", not a string" + at_byte(offset));
       }
       handle_offset_ = offset;
       break;
@@ -153,8 +157,8 @@ void RequestHandler::string_done(const json::Slot& slot) {
     version_text_.assign(scratch_.view());
   } else if (slot.kind == kHandle) {
     if (const std::string problem = handle_problem(scratch_.view()); !problem.empty()) {
-      note_handle_error("\"secrets\"[" + std::to_string(slot.index) + "] (byte " + std::to_string(handle_offset_) +
-                        ") " + problem + "; a handle is 1 to " + std::to_string(kMaxHandleBytes) +
+      note_handle_error("\"secrets\"[" + std::to_string(slot.index) + "] " + problem + at_byte(handle_offset_) +
+                        "; a handle is 1 to " + std::to_string(kMaxHandleBytes) +
                         " bytes of UTF-8 without control characters");
     } else {
       handles_.emplace_back(scratch_.view());
@@ -165,23 +169,23 @@ void RequestHandler::string_done(const json::Slot& slot) {
 
 Result<Request> RequestHandler::finish() {
   using json::Type;
-  if (top_ != Type::object) return request_error(std::string("is ") + json::type_name(top_) + ", not a JSON object" + kShapeHint);
+  if (top_ != Type::object) return request_error(std::string("is ") + json::type_name(top_) + ", not an object" + kShapeHint);
 
-  if (version_.type == Type::none) return request_error("has no \"version\"" + std::string(kShapeHint));
+  if (version_.type == Type::none) return request_error("has no \"version\" string" + std::string(kShapeHint));
   if (version_.type != Type::string) {
-    return request_error("\"version\" (byte " + std::to_string(version_.offset) + ") is " + json::type_name(version_.type) +
-                         ", not a string like \"1.0\"");
+    return request_error("\"version\" is " + std::string(json::type_name(version_.type)) + ", not a string like \"1.0\"" +
+                         at_byte(version_.offset));
   }
   const std::optional<ProtocolVersion> version = parse_version(version_text_);
   if (!version) {
     return request_error("has unsupported protocol version \"" + quote_text(version_text_, kMaxVersionShown) +
-                         "\": this backend speaks protocol 1.0 and 1.1 (major version 1)");
+                         "\": this backend speaks 1.x (1.0 and 1.1)");
   }
 
   if (secrets_.type == Type::none) return request_error("has no \"secrets\" array" + std::string(kShapeHint));
   if (secrets_.type != Type::array) {
-    return request_error("\"secrets\" (byte " + std::to_string(secrets_.offset) + ") is " + json::type_name(secrets_.type) +
-                         ", not an array of handle strings");
+    return request_error("\"secrets\" is " + std::string(json::type_name(secrets_.type)) +
+                         ", not an array of handle strings" + at_byte(secrets_.offset));
   }
   if (handle_error_) return std::move(*handle_error_);
 
@@ -189,8 +193,8 @@ Result<Request> RequestHandler::finish() {
   request.version = *version;
   if (timeout_.type != Type::none) {
     if (timeout_.type != Type::number) {
-      return request_error("\"secret_backend_timeout\" (byte " + std::to_string(timeout_.offset) + ") is " +
-                           json::type_name(timeout_.type) + ", not a number of seconds");
+      return request_error("\"secret_backend_timeout\" is " + std::string(json::type_name(timeout_.type)) +
+                           ", not a number of seconds" + at_byte(timeout_.offset));
     }
     auto timeout = parse_timeout(timeout_text_, timeout_.offset);
     if (!timeout) return std::move(timeout).error();
@@ -207,6 +211,8 @@ Result<Request> RequestHandler::finish() {
 Result<Request> validate_request(std::string_view bytes) {
   RequestHandler handler;
   if (auto failure = json::walk(bytes, handler, json::Slot{kTop, 0})) {
+    // An empty request is a JSON error like any other to the agent that sent it.
+    if (failure->kind == json::Failure::Kind::empty) return request_error("is not valid JSON (it is empty)" + std::string(kShapeHint));
     return make_error(Code::request_invalid, json::describe(*failure, "request"));
   }
   return handler.finish();
