@@ -10,15 +10,6 @@
 #include <algorithm>
 
 namespace sts {
-namespace {
-
-// The wire text of a version. Not protocol_version_name() (config.cpp): the protocol files are
-// part of the Windows core, which config.cpp (yaml-cpp) is not.
-const char* wire_version(ProtocolVersion version) noexcept {
-  return version == ProtocolVersion::v1_1 ? "1.1" : "1.0";
-}
-
-}  // namespace
 
 std::string encode_request(const Request& request) {
   std::vector<std::string> handles = request.handles;
@@ -27,7 +18,7 @@ std::string encode_request(const Request& request) {
 
   // ordered_json keeps "version" first, as SPEC 3 writes it.
   nlohmann::ordered_json out;
-  out["version"] = wire_version(request.version);
+  out["version"] = std::string(protocol_version_name(request.version));
   out["secrets"] = std::move(handles);
   if (request.version == ProtocolVersion::v1_1 && request.timeout) {
     // Whole seconds, rounded up: a backend told less than the configured time would give up
