@@ -47,7 +47,7 @@ enum class Code {
   response_not_object,     // valid JSON but the top level is not an object
   response_bad_utf8,       // invalid UTF-8
   response_duplicate_key,  // a key is duplicated at any level
-  response_too_deep,       // nested deeper than the schema
+  response_too_deep,       // nested deeper than 32 levels
   // one handle failed (exit 5): the others are usable
   handle_missing,          // the handle is missing from the response
   handle_backend_error,    // the backend reported a non-empty `error`

@@ -35,7 +35,7 @@ class ExecutableSource final : public Source {
     facts.sha256 = exe->sha256();
     test_hooks::after_check();
 
-    const std::string request = encode_request(keys);
+    const std::string request = encode_request(Request{exec_.protocol, keys, exec_.timeout});
     RunOptions ro;
     ro.executable = &exe.value();
     ro.arguments = exec_.arguments;
@@ -53,30 +53,42 @@ class ExecutableSource final : public Source {
 
     Result<FetchResult> validated = out ? validate_response(out->out.view(), keys, {false}, exec_.command)
                                         : Result<FetchResult>(std::move(out).error());
-    log_stderr(stats, validated);
+    log_stderr(stats, out ? out->out.view() : stats.failed_stdout.view(), validated);
     return validated;
   }
 
  private:
-  // Logs the backend's stderr tail. The values just fetched are not in a cache yet, so they are
-  // registered as a redaction source for the duration of the log call.
-  void log_stderr(const RunStats& stats, const Result<FetchResult>& validated) const {
+  // Logs the backend's stderr tail (SPEC 6 "Logs"). Every string value its stdout held, whether
+  // the run succeeded or failed (non-zero exit, duplicate key, cap, bad JSON), is a known value
+  // for the duration of the log call: a backend that echoes its answer to stderr gets it masked.
+  // The tail may start inside a value: its fragment is masked too (stream_start). When the
+  // strings cannot all be collected (out of secure memory), the tail is not logged at all.
+  void log_stderr(const RunStats& stats, std::string_view stdout_bytes, const Result<FetchResult>& validated) const {
     if (stats.stderr_tail.empty()) return;
-    std::size_t token = 0;
-    if (validated) {
-      const FetchResult* fr = &validated.value();
-      token = redaction::register_source([fr](const std::function<void(std::string_view)>& emit) {
-        for (const auto& [h, v] : fr->values) emit(v.view());
-      });
+    std::vector<SecureBuffer> seen;
+    const bool collected = for_each_response_string(stdout_bytes, [&](std::string_view v) { seen.emplace_back(v); });
+    const std::string prefix = "backend " + exec_.command + " stderr (last " + std::to_string(stats.stderr_tail.size()) +
+                               " of " + std::to_string(stats.stderr_bytes) + " bytes): ";
+    if (!collected) {
+      log::warn(prefix + "not logged: its stdout could not be scanned for values to mask");
+      return;
     }
-    std::string line = "backend " + exec_.command + " stderr (last " + std::to_string(stats.stderr_tail.size()) +
-                       " of " + std::to_string(stats.stderr_bytes) + " bytes): ";
+    const FetchResult* fetched = validated ? &validated.value() : nullptr;
+    const std::size_t token = redaction::register_source([&](const std::function<void(std::string_view)>& emit) {
+      for (const auto& v : seen) emit(v.view());
+      if (fetched != nullptr) {
+        for (const auto& [h, v] : fetched->values) emit(v.view());
+      }
+    });
+    std::string line = prefix;
     // Room for every mask up front, so scrubbing never reallocates and leaves an unzeroed copy.
     line.reserve(2 * (line.size() + stats.stderr_tail.size()) + 16);
     line.append(stats.stderr_tail.view());
-    redaction::scrub(line);
+    redaction::ScrubOptions options;
+    if (stats.stderr_bytes > stats.stderr_tail.size()) options.stream_start = prefix.size();   // the tail was cut
+    redaction::scrub(line, options);
+    redaction::unregister_source(token);
     if (validated) {
-      redaction::unregister_source(token);
       log::info(line);
     } else {
       log::warn(line);

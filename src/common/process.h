@@ -150,6 +150,8 @@ struct RunStats {
   std::size_t stderr_bytes = 0;
   std::chrono::milliseconds duration{0};
   SecureBuffer stderr_tail;           // last kStderrTailBytes of stderr, raw: redact before logging
+  SecureBuffer failed_stdout;         // when the run failed: what stdout held (its strings are known
+                                      // values for redaction, SPEC 6 "Logs"); empty on success
   ContainmentKind containment = ContainmentKind::process_group;
 };
 

@@ -156,7 +156,10 @@ Result<RunOutput> run_backend(const RunOptions& options, RunStats& stats) {
     stats.duration = end.duration;
     stats.stderr_tail = std::move(end.stderr_tail);
     stats.containment = end.containment;
-    if (std::optional<Error> error = run_error(end, path, options)) return std::move(*error);
+    if (std::optional<Error> error = run_error(end, path, options)) {
+      stats.failed_stdout = std::move(end.out);
+      return std::move(*error);
+    }
     return RunOutput{std::move(end.out)};
   } catch (const std::exception& e) {
     // Out of (secure) memory: the platform's run object has already ended and reaped the tree.

@@ -7,7 +7,6 @@
 #include "stsecrets/logging.h"
 
 #include <map>
-#include <set>
 
 namespace sts {
 namespace {
@@ -28,13 +27,11 @@ void append_error(SecureBuffer& out, std::string_view message) {
 }  // namespace
 
 Result<SecureBuffer> answer_request(std::string_view request, Resolver& resolver) {
+  // The validator refuses bad handles (the whole request: Code::request_invalid) and answers a
+  // repeated handle once: parsed->handles is sorted and unique.
   auto parsed = validate_request(request);
   if (!parsed) return std::move(parsed).error();
-  std::vector<std::string> unique;
-  std::set<std::string_view> seen;
-  for (const auto& h : parsed->handles) {
-    if (seen.insert(h).second) unique.push_back(h);
-  }
+  const std::vector<std::string>& valid = parsed->handles;
 
   SecureBuffer out;
   out.append("{");
@@ -45,17 +42,6 @@ Result<SecureBuffer> answer_request(std::string_view request, Resolver& resolver
     append_json_string(out, handle);
     out.append(":");
   };
-  // Handles the Resolver refuses before any run (empty, control characters, ...) are answered
-  // one by one; the rest are resolved together.
-  std::vector<std::string> valid;
-  std::map<std::string, Error, std::less<>> refused;
-  for (const auto& h : unique) {
-    if (Status st = validate_handle(h, "request", "secrets"); !st) {
-      refused.emplace(h, std::move(st).error());
-    } else {
-      valid.push_back(h);
-    }
-  }
   std::map<std::string, Error, std::less<>> failed;
   std::optional<Error> run_error;
   if (!valid.empty()) {
@@ -77,11 +63,8 @@ Result<SecureBuffer> answer_request(std::string_view request, Resolver& resolver
       for (const auto& f : report->failures) failed.emplace(f.handle, f.error);
     }
   }
-  for (const auto& h : unique) {
-    if (auto r = refused.find(h); r != refused.end()) {
-      key(h);
-      append_error(out, r->second.message);
-    } else if (auto f = failed.find(h); f != failed.end()) {
+  for (const auto& h : valid) {
+    if (auto f = failed.find(h); f != failed.end()) {
       key(h);
       append_error(out, f->second.message);
     } else if (run_error) {

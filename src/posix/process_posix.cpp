@@ -396,8 +396,9 @@ class BackendRun {
     return max == static_cast<std::size_t>(-1) ? max : max + 1;  // one byte past the cap detects it
   }
 
-  // Reads what stdout has now; false when nothing was there (or it ended).
-  bool read_stdout() {
+  // Reads what stdout has now; false when nothing was there (or it ended). The stdout cap
+  // stops the run when it is passed (with `enforce_cap`).
+  bool read_stdout(bool enforce_cap = true) {
     SecureBuffer& out = end_.out;
     const std::size_t limit = stream_limit();
     if (out.spare_size() == 0 && out.size() < limit) {
@@ -413,7 +414,7 @@ class BackendRun {
     }
     out.commit(static_cast<std::size_t>(n));
     end_.stdout_bytes += static_cast<std::size_t>(n);
-    if (end_.stdout_bytes > options_.output_max_size) over_cap(Failure::stdout_cap);
+    if (enforce_cap && end_.stdout_bytes > options_.output_max_size) over_cap(Failure::stdout_cap);
     return true;
   }
 
@@ -450,6 +451,14 @@ class BackendRun {
       if (out_.valid()) got = read_stdout() || got;
       if (reading_ && err_.valid()) got = read_stderr() || got;
       if (!got) break;
+    }
+    // A run stopped by the stderr cap may have left stdout in its pipe: read it (up to one byte
+    // past the stdout cap, where read_stdout stops taking more), so that the strings it held are
+    // known values when the stderr tail is logged (SPEC 6 "Logs": a failed run's stderr is
+    // scrubbed of every string value its stdout held).
+    if (failure_ == Failure::stderr_cap) {
+      while (out_.valid() && end_.stdout_bytes <= options_.output_max_size && read_stdout(false)) {
+      }
     }
     out_.reset();
     err_.reset();
