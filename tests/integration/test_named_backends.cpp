@@ -318,115 +318,11 @@ TEST_CASE("named backends: two executable backends of one resolution run in para
   CHECK(fs::exists(marks + "/beta.saw-alpha"));
 }
 
-// ---- docs/backends.md: every example runs as printed -------------------------------------------
-//
-// An example is the text between `<!-- example: NAME -->` and `<!-- end example -->`. Inside it,
-// `<!-- file: PATH [mode=0NNN] -->` makes the next fenced block the content of PATH (without its
-// final line break; default mode 0600; folders are created 0700), and a ```console block holds
-// commands (`$ [NAME=VALUE ...] stsecrets ARGS [< FILE] [2>&1]`), each followed by its exact
-// output and, when it is not 0, a last line `[exit status N]`. The page's absolute paths live
-// under /etc/stackstate-agent, /run/secrets and /run/credentials; the test runs each example
-// with those three folders standing for folders of a temporary directory, and nothing else
-// changed.
+// ---- examples/multi ------------------------------------------------------------------------
+// (docs/backends.md's examples run in tests/integration/test_docs.cpp, with README's and the
+// other pages'.)
 
 namespace {
-
-struct DocCommand {
-  std::vector<std::string> env;
-  std::vector<std::string> args;
-  std::string stdin_file;
-  bool merge_stderr = false;
-  std::string expected;
-  int exit = 0;
-};
-
-struct DocFile {
-  std::string path;
-  unsigned mode = 0600;
-  std::string content;
-};
-
-struct DocExample {
-  std::string name;
-  std::vector<DocFile> files;
-  std::vector<DocCommand> commands;
-};
-
-std::vector<std::string> split_words(const std::string& line) {
-  std::vector<std::string> out;
-  std::istringstream in(line);
-  for (std::string w; in >> w;) out.push_back(w);
-  return out;
-}
-
-DocCommand parse_command(const std::string& line) {
-  DocCommand c;
-  const auto words = split_words(line.substr(2));
-  std::size_t i = 0;
-  for (; i < words.size() && words[i] != "stsecrets"; ++i) c.env.push_back(words[i]);
-  REQUIRE(i < words.size());
-  for (++i; i < words.size(); ++i) {
-    if (words[i] == "<" && i + 1 < words.size()) {
-      c.stdin_file = words[++i];
-    } else if (words[i] == "2>&1") {
-      c.merge_stderr = true;
-    } else {
-      c.args.push_back(words[i]);
-    }
-  }
-  return c;
-}
-
-std::vector<DocExample> parse_examples(const std::string& md) {
-  std::vector<DocExample> out;
-  std::istringstream in(md);
-  std::string line;
-  DocExample* current = nullptr;
-  std::optional<DocFile> pending;
-  while (std::getline(in, line)) {
-    if (line.rfind("<!-- example: ", 0) == 0) {
-      out.push_back(DocExample{line.substr(14, line.size() - 18), {}, {}});
-      current = &out.back();
-      continue;
-    }
-    if (line == "<!-- end example -->") {
-      current = nullptr;
-      continue;
-    }
-    if (current == nullptr) continue;
-    if (line.rfind("<!-- file: ", 0) == 0) {
-      const auto words = split_words(line.substr(11, line.size() - 15));
-      DocFile f;
-      f.path = words.at(0);
-      if (words.size() > 1 && words[1].rfind("mode=", 0) == 0) f.mode = static_cast<unsigned>(std::stoul(words[1].substr(5), nullptr, 8));
-      pending = f;
-      continue;
-    }
-    if (line.rfind("```", 0) != 0) continue;
-    const bool console = line == "```console";
-    std::string body;
-    std::vector<std::string> lines;
-    while (std::getline(in, line) && line.rfind("```", 0) != 0) lines.push_back(line);
-    if (pending) {
-      for (std::size_t i = 0; i < lines.size(); ++i) body += (i ? "\n" : "") + lines[i];
-      pending->content = body;
-      current->files.push_back(*pending);
-      pending.reset();
-    } else if (console) {
-      for (const auto& l : lines) {
-        if (l.rfind("$ ", 0) == 0) {
-          current->commands.push_back(parse_command(l));
-        } else if (l.rfind("[exit status ", 0) == 0) {
-          current->commands.back().exit = std::stoi(l.substr(13));
-        } else {
-          REQUIRE_FALSE(current->commands.empty());
-          current->commands.back().expected += l + "\n";
-        }
-      }
-    }
-  }
-  return out;
-}
 
 std::string rebase(std::string s, const std::string& root) {
   for (const std::string prefix : {"/etc/stackstate-agent", "/run/secrets", "/run/credentials"}) {
@@ -438,45 +334,6 @@ std::string rebase(std::string s, const std::string& root) {
 }
 
 }  // namespace
-
-TEST_CASE("docs/backends.md: every example runs as printed", "[named][docs]") {
-  const auto examples = parse_examples(sts::test::read_file(std::string(STS_SOURCE_DIR) + "/docs/backends.md"));
-  REQUIRE(examples.size() >= 8);
-  std::set<std::string> names;
-  for (const auto& ex : examples) {
-    INFO("example " << ex.name);
-    names.insert(ex.name);
-    REQUIRE_FALSE(ex.commands.empty());
-    TempDir dir;
-    for (const auto& f : ex.files) {
-      const std::string path = rebase(f.path, dir.path());
-      for (fs::path p = fs::path(path).parent_path(); p.string().size() > dir.path().size(); p = p.parent_path()) {
-        if (!fs::exists(p)) {
-          fs::create_directories(p);
-          fs::permissions(p, fs::perms::owner_all);
-        }
-      }
-      write_file(path, rebase(f.content, dir.path()), f.mode);
-    }
-    for (const auto& c : ex.commands) {
-      std::vector<std::string> argv{STS_CLI};
-      for (const auto& a : c.args) argv.push_back(rebase(a, dir.path()));
-      std::vector<std::string> env{"PATH=/usr/bin:/bin", "LANG=C"};
-      for (const auto& e : c.env) env.push_back(rebase(e, dir.path()));
-      const std::string input = c.stdin_file.empty() ? std::string() : sts::test::read_file(rebase(c.stdin_file, dir.path()));
-      auto r = sts::test::run_command(argv, input, env, std::chrono::seconds(60));
-      std::string shown;
-      for (const auto& a : c.args) shown += " " + a;
-      INFO("command: stsecrets" << shown << "; stderr: " << r.err);
-      CHECK(r.exit_code == c.exit);
-      CHECK(rebase(c.expected, dir.path()) == (c.merge_stderr ? r.out + r.err : r.out));
-    }
-  }
-  for (const std::string provider : {"file", "file.json", "file.yaml", "docker.secrets", "systemd.credentials", "env"}) {
-    INFO("provider " << provider);
-    CHECK(names.count(provider) == 1);
-  }
-}
 
 TEST_CASE("examples/multi resolves as examples/demo.sh runs it", "[named][examples]") {
   TempDir dir;
