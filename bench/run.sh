@@ -7,7 +7,7 @@ set -eu
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build/bench}
 cmake --preset bench -B "$BUILD_DIR" >/dev/null
-cmake --build "$BUILD_DIR" --target sts_bench sts_bench_backend -j "$(nproc)"
+cmake --build "$BUILD_DIR" --target sts_bench -j "$(nproc)"
 out=$(mktemp)
 trap 'rm -f "$out" "$out.readme"' EXIT
 "$BUILD_DIR/bench/sts_bench" "$@" | tee "$out"
