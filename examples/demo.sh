@@ -66,3 +66,40 @@ secret_backend_remove_trailing_line_break: true
 YAML
 unset STS_SECRET_BACKEND_CONFIG
 "$STSECRETS" check --config "$WORK/stackstate.yaml" --fetch
+
+# ---- several backends: examples/multi --------------------------------------------------------
+# examples/multi/stackstate.yaml names its stores under /etc/stackstate-agent/multi. The demo
+# copies the folder to a temporary one, points those paths at the copy, makes everything
+# owner-only (a secrets document must be; git keeps no modes) and installs a copy of stsecrets
+# 0700 as the executable backend `vault`.
+MULTI="$WORK/multi"
+mkdir -p "$MULTI" && chmod 700 "$MULTI"
+cp -R multi/. "$MULTI/"
+find "$MULTI" -type f -name '*.yaml' -exec sed -i "s|/etc/stackstate-agent/multi|$MULTI|g" {} +
+find "$MULTI" -type d -exec chmod 700 {} +
+find "$MULTI" -type f -exec chmod 600 {} +
+mkdir -p "$MULTI/backends" && chmod 700 "$MULTI/backends"
+cp "$STSECRETS" "$MULTI/backends/stsecrets" && chmod 700 "$MULTI/backends/stsecrets"
+export RABBITMQ_PASSWORD='mq-multi-Passw0rd'
+
+step "stsecrets handles --config multi/stackstate.yaml multi/conf.d/*.yaml   (each handle's backend)"
+"$STSECRETS" handles --config "$MULTI/stackstate.yaml" "$MULTI"/conf.d/*.yaml
+
+step "stsecrets check --config multi/stackstate.yaml --fetch   (every backend's rules)"
+"$STSECRETS" check --config "$MULTI/stackstate.yaml" --fetch
+
+step "stsecrets resolve --config multi/stackstate.yaml multi/conf.d/*.yaml --output-dir ...   (one batch per backend, in parallel)"
+"$STSECRETS" resolve --config "$MULTI/stackstate.yaml" "$MULTI"/conf.d/*.yaml --output-dir "$WORK/multi-out"
+ls -l "$WORK/multi-out"
+cat "$WORK/multi-out/services.yaml"
+
+step "stsecrets backend: what an unmodified agent sees when stsecrets is its secret_backend_command"
+printf '%s' '{"secrets":["json;postgres/password","yaml;redis/password","nosuch;x"],"version":"1.0"}' |
+  "$STSECRETS" backend --config "$MULTI/stackstate.yaml"
+
+step "a secrets document that others can read is refused (exit 3), and only its handles fail"
+chmod 644 "$MULTI/secrets.json"
+"$STSECRETS" resolve --config "$MULTI/stackstate.yaml" "$MULTI"/conf.d/*.yaml --output-dir "$WORK/multi-refused" ||
+  echo "exit status $?"
+[ -e "$WORK/multi-refused" ] || echo "nothing was written"
+chmod 600 "$MULTI/secrets.json"

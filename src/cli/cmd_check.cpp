@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 
@@ -199,10 +200,11 @@ struct Verdict {
 
 Verdict verdict(const CheckReport& report, const std::optional<FetchOutcome>& fetched) {
   if (!report.ok()) {
-    const Code code = report.error->code;
-    return {"FAIL: " + std::string(code == Code::config_no_backend ? "no backend is configured"
-                                   : code == Code::config_insecure ? "the config file is rejected; apply the fix above"
-                                                                   : "the backend is rejected; apply the fix above"),
+    const bool config_file = std::any_of(report.config_rules.begin(), report.config_rules.end(),
+                                         [](const CheckRule& r) { return !r.ok; });
+    return {"FAIL: " + std::string(report.error->code == Code::config_no_backend ? "no backend is configured"
+                                   : config_file ? "the config file is rejected; apply the fix above"
+                                                 : "the backend is rejected; apply the fix above"),
             report.error, {}};
   }
   if (!fetched) return {"OK", std::nullopt, {}};

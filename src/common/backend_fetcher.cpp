@@ -99,7 +99,7 @@ class BackendFetcher final : public Fetcher {
 
   const Backend& backend_;
   std::string audit_file_;
-  std::uint64_t audit_max_;
+  [[maybe_unused]] std::uint64_t audit_max_;   // for rotation (append_audit does not take it yet)
   std::unique_ptr<Source> source_;
 };
 

@@ -27,8 +27,6 @@ ExecutableReport check_executable_backend(const Backend& backend) {
 CheckReport check_config(const Config& config) {
   CheckReport out;
   out.config_file = config.file;
-  const Containment c = platform::containment();
-  out.containment = {c.name, c.what_it_guarantees, c.why_not_stronger};
   if (!config.has_backend()) {
     const std::string where = config.source.empty() ? std::string("the main config") : config.source;
     out.error = make_error(Code::config_no_backend,
@@ -39,6 +37,11 @@ CheckReport check_config(const Config& config) {
   const auto backends = config.backends();
   const bool runs_something = std::any_of(backends.begin(), backends.end(),
                                           [](const Backend* b) { return b->type == BackendType::executable; });
+  if (runs_something) {
+    // How backend process trees are contained (SPEC 4): only where a backend process runs.
+    const Containment c = platform::containment();
+    out.containment = {c.name, c.what_it_guarantees, c.why_not_stronger};
+  }
   if (!config.file.empty() && runs_something) {
     // SPEC 2: a config that names what runs is checked like the executable (as before every
     // run, executable_source.cpp); its rules come first.

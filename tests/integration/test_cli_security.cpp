@@ -213,7 +213,7 @@ TEST_CASE("check --json: one document, schema 1, parseable by an auditor's scrip
   CHECK(has_fix);
 }
 
-TEST_CASE("security: -o never replaces a link or a device; -o - is stdout (SPEC 6)", "[cli][security]") {
+TEST_CASE("security: -o never replaces a link or a device, -o - is stdout (SPEC 6)", "[cli][security]") {
   // Found by an outside review: -o onto a symlink replaced the link, so as root `-o /dev/stdout`
   // would have replaced the device node with a plaintext file.
   TempDir dir;

@@ -622,9 +622,11 @@ TEST_CASE("check_config: report for each kind of configuration") {
     const auto& report = full.backends[0];
     CHECK(report.type == "file");
     CHECK(report.path == dir.path());
-    REQUIRE(report.rules.size() == 2);
+    REQUIRE(report.rules.size() == 4);
     CHECK(report.rules[0].name == "root folder");
     CHECK(report.rules[1].name == "root folder exists");
+    CHECK(report.rules[2].name == "root folder owner");
+    CHECK(report.rules[3].name == "root folder permissions");
   }
   SECTION("the file backend with a missing root folder") {
     auto report = sts::check_config(sts::test::file_config(dir / "missing"));

@@ -38,7 +38,7 @@ struct Setup {
     sts::Config c = sts::test::executable_config(script);
     sts::test::exec_of(c).arguments = {mode};
     sts::test::exec_of(c).timeout = std::chrono::milliseconds(1000);
-    sts::test::exec_of(c).output_max_size = 64 * 1024;
+    sts::test::exec_of(c).output_max_size = 256 * 1024;   // deep-json writes 100 KB of nesting
     c.audit_file = audit;
     return c;
   }
@@ -51,7 +51,7 @@ struct Captured {
 
 }  // namespace
 
-TEST_CASE("no secret in logs, audit records or errors across every backend failure mode; no fd or process left") {
+TEST_CASE("no secret in logs, audit records or errors across every backend failure mode, no fd or process left") {
   Setup setup;
   auto captured = std::make_shared<Captured>();
   sts::set_log_level(sts::LogLevel::trace);

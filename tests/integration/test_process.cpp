@@ -627,7 +627,7 @@ TEST_CASE("run_error: one wording and one fix hint per way a run ends, naming th
   CHECK_THAT(e.message, Catch::StartsWith("lost track of backend /opt/backend while waiting for it"));
 }
 
-TEST_CASE("run_error: a spawn failure names its stage and the OS reason; exec failures blame the file") {
+TEST_CASE("run_error: a spawn failure names its stage and the OS reason, exec failures blame the file") {
   sts::RunEnd exec = end_with(sts::RunEndHow::spawn_failed);
   exec.stage = sts::SpawnStage::exec;
   exec.os_error = EACCES;

@@ -63,7 +63,7 @@ TEST_CASE("small values share chunks that grow with what is held") {
   CHECK(sts::arena_stats().in_use_bytes == before.in_use_bytes);
 }
 
-TEST_CASE("density: 10,000 8-byte values lock at most 1.5x their size (target 2x; 3.28x with 16-byte units and doubling)") {
+TEST_CASE("density: 10,000 8-byte values lock at most 1.5x their size (target 2x, 3.28x with 16-byte units and doubling)") {
   const double ratio = locked_per_secret_byte(10000, 8);
   INFO("locked / secret bytes = " << ratio);
   CHECK(ratio <= 1.5);

@@ -511,7 +511,7 @@ TEST_CASE("config: bad multi_secret_backends entries name the key path and the f
                Code::config_invalid, "unknown setting for a systemd.credentials backend; it takes no settings");
 }
 
-TEST_CASE("route_handle: ENC[name;key] with named backends, the default otherwise (SPEC 1)") {
+TEST_CASE("route_handle: ENC[name:key] with named backends, the default otherwise (SPEC 1)") {
   auto r = load("secret_backend_command: /opt/default\nmulti_secret_backends: {vault: {type: file, config: {root: /v}}}");
   REQUIRE(r);
   auto named = sts::route_handle(*r, "vault;db/password");

@@ -248,7 +248,7 @@ TEST_CASE("nesting deeper than the schema is response_too_deep, without recursio
 
 // ---- per-handle rules ------------------------------------------------------------------------
 
-TEST_CASE("a handle missing from the response is handle_missing; the others stay usable") {
+TEST_CASE("a handle missing from the response is handle_missing, the others stay usable") {
   auto r = validate(R"({"h1":{"value":"s1"}})", {"h1", "h2"});
   REQUIRE(r.has_value());
   CHECK(r->values.at("h1").view() == "s1");

@@ -158,7 +158,7 @@ TEST_CASE("concurrent resolves of the same uncached handles cause one backend ru
   CHECK(f->calls == 1);
 }
 
-TEST_CASE("environment handles resolve in place; with_values hands out views") {
+TEST_CASE("environment handles resolve in place, with_values hands out views") {
   auto fetcher = std::make_unique<FakeFetcher>();
   sts::Resolver r(config_with_command(), std::move(fetcher));
   sts::Environment env{{"DB_PASSWORD", "ENC[db]"}, {"HOME", "/root"}, {"NOTE", "ENC[x] tail"}};

@@ -174,7 +174,7 @@ TEST_CASE("hang-with-grandchild: the grandchild holds stdout, cannot break away,
   CHECK(wait_dead(pid));
 }
 
-TEST_CASE("daemonize: a grandchild left behind is killed when the backend exits; the call returns at once",
+TEST_CASE("daemonize: a grandchild left behind is killed when the backend exits, the call returns at once",
           "[process]") {
   FakeBackend b;
   auto r = run(b, {"daemonize"}, "{}", 20000ms);
