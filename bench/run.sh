@@ -1,7 +1,7 @@
 #!/bin/sh
 # Re-runs every benchmark of bench/README.md with one command:
-#   bench/run.sh              configure + build the bench preset, run all six, update README.md
-#   bench/run.sh --only 14    run some sections; --quick for a smoke run (README left alone)
+#   bench/run.sh              configure + build the bench preset, run every section, update README.md
+#   bench/run.sh --only 17    run some sections; --quick for a smoke run (README left alone)
 # BUILD_DIR overrides the build directory (default: the preset's build/bench).
 set -eu
 cd "$(dirname "$0")/.."
