@@ -33,8 +33,8 @@ for stage in "${stages[@]}"; do
     default) run_preset default "" ;;
     asan)    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
                run_preset asan "" ;;
-    tsan)    TSAN_OPTIONS=halt_on_error=1 run_preset tsan "unit_cache unit_resolver unit_redaction" \
-               -R '^unit/(cache|resolver|redaction):' -E 'residue' ;;  # memory scans: default build
+    tsan)    TSAN_OPTIONS=halt_on_error=1 run_preset tsan "unit_cache unit_resolver unit_redaction unit_refresh unit_refresh_stress" \
+               -R '^unit/(cache|resolver|redaction|refresh|refresh_stress):' -E 'residue' ;;  # memory scans: default build
     mingw)   scripts/test-windows.sh ;;
     fuzz)    security/fuzz/smoke.sh ;;
     package) run_preset package "" ;;  # the .debs land in build/package/packages/

@@ -19,6 +19,7 @@
 #include "stsecrets/error.h"
 #include "stsecrets/secure_buffer.h"
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -29,6 +30,7 @@ namespace sts {
 struct FetchResult {
   std::map<std::string, SecureBuffer, std::less<>> values;   // requested handle -> value
   std::map<std::string, Error, std::less<>> failures;        // requested handle -> why not
+  std::map<std::string, std::chrono::system_clock::time_point, std::less<>> expirations;  // handle -> expiry, when the backend gave one
 };
 
 class Fetcher {

@@ -56,7 +56,7 @@ FetchOutcome fetch_all(const Document& main_doc, const Config& cfg, const Enviro
   std::vector<std::string> handles;
   for (const auto& [h, uses] : grouped) handles.push_back(h);
   if (handles.empty()) return out;
-  out.resolver = std::make_unique<Resolver>(cfg);
+  out.resolver = std::make_unique<Resolver>(cfg, one_shot());
   // The values are not looked at: only whether each handle resolved.
   auto report = out.resolver->with_values(handles, [](std::string_view, std::string_view) {});
   if (!report) out.run_error = report.error();

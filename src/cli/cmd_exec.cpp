@@ -37,7 +37,7 @@ int run_exec(std::span<const std::string> args) {
 
   Environment env = caller_env;
   {
-    Resolver resolver(*cfg);
+    Resolver resolver(*cfg, one_shot());
     auto report = resolver.resolve_environment(env, EnvScan::all);
     if (!report) return fail(report.error());
     if (!report->failures.empty()) return fail_handles(report->failures);

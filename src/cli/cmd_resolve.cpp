@@ -201,7 +201,7 @@ int run_resolve(std::span<const std::string> args) {
   auto dests = plan_outputs(*parsed, docs, first_output);
   if (!dests) return fail(dests.error());
 
-  Resolver resolver(*in->config);
+  Resolver resolver(*in->config, one_shot());
   auto report = resolver.resolve(docs);
   if (!report) return fail(report.error());
   if (!report->failures.empty()) return fail_handles(report->failures);

@@ -20,7 +20,7 @@ constexpr OptionSpec kHelperSpecs[] = {kLogLevelOption, kHelpOption};
 int answer(const Config& cfg) {
   auto request = read_stdin(kMaxRequestBytes);
   if (!request) return fail(request.error());
-  Resolver resolver(cfg);
+  Resolver resolver(cfg, one_shot());
   auto response = answer_request(*request, resolver);
   if (!response) return fail(response.error());
   auto written = write_stdout(response->view());

@@ -8,6 +8,7 @@
 
 #include "args.h"
 #include "stsecrets/config.h"
+#include "stsecrets/resolver.h"
 
 #include <optional>
 #include <span>
@@ -33,6 +34,14 @@ std::optional<int> apply_common_options(const ParsedArgs& args, std::string_view
 
 // A Code::usage error for an unexpected positional argument.
 Error unexpected_argument(std::string_view command, const std::string& arg);
+
+// A command resolves once and exits: no background refresh thread (secret_refresh_interval
+// is for long-running hosts of the library).
+inline ResolverOptions one_shot() {
+  ResolverOptions o;
+  o.refresh_thread = false;
+  return o;
+}
 
 // The main config: --config FILE, else sts::default_config_path ($STS_CONFIG, else the
 // platform's default).

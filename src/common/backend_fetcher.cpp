@@ -8,10 +8,12 @@
 //
 // Router sends each handle to its backend (route_handle), one batch per backend. Several
 // backends run in parallel (one thread each beside the caller's), so a resolution takes as long
-// as its slowest backend. Its handles are mapped to backend keys and back.
+// as its slowest backend. Its handles are mapped to backend keys and back, their expirations
+// with them. Each backend run is reported to the observer (backend_runs.h), if there is one.
 #include "stsecrets/fetcher.h"
 
 #include "common/audit.h"
+#include "common/backend_runs.h"
 #include "common/backend_source.h"
 #include "common/log.h"
 #include "common/text.h"
@@ -93,19 +95,21 @@ class BackendFetcher final : public Fetcher {
                                 "backend " + backend_.describe() + ": handle \"" + sanitize_backend_text(it->first) +
                                     "\": its value is empty" +
                                     (backend_.remove_trailing_line_break ? " (after removing trailing line breaks)" : "")));
+      result.expirations.erase(it->first);
       it = result.values.erase(it);
     }
   }
 
   const Backend& backend_;
   std::string audit_file_;
-  [[maybe_unused]] std::uint64_t audit_max_;   // for rotation (append_audit does not take it yet)
+  std::uint64_t audit_max_;   // secret_audit_file_max_size: append_audit rotates past it
   std::unique_ptr<Source> source_;
 };
 
 class Router final : public Fetcher {
  public:
-  Router(Config config, FetcherOptions options) : config_(std::move(config)) {
+  Router(Config config, FetcherOptions options, BackendRunObserver observer)
+      : config_(std::move(config)), observer_(std::move(observer)) {
     for (const Backend* b : config_.backends()) {
       std::unique_ptr<Source> source = b->type == BackendType::executable
                                            ? make_executable_source(*b, config_, options)
@@ -150,6 +154,7 @@ class Router final : public Fetcher {
     auto run = [this](const Backend* backend, Batch& batch) {
       std::sort(batch.keys.begin(), batch.keys.end());
       batch.result = fetchers_.at(backend)->fetch(batch.keys);
+      if (observer_) observer_(backend->name);
     };
     auto first = batches.begin();
     try {
@@ -181,6 +186,7 @@ class Router final : public Fetcher {
       FetchResult& r = *batch.result;
       if (auto v = r.values.find(key); v != r.values.end()) {
         out.values.emplace(handle, std::move(v->second));
+        if (auto x = r.expirations.find(key); x != r.expirations.end()) out.expirations.emplace(handle, x->second);
       } else if (auto e = r.failures.find(key); e != r.failures.end()) {
         out.failures.emplace(handle, std::move(e->second));
       }
@@ -189,13 +195,18 @@ class Router final : public Fetcher {
   }
 
   Config config_;
+  BackendRunObserver observer_;
   std::map<const Backend*, std::unique_ptr<BackendFetcher>> fetchers_;
 };
 
 }  // namespace
 
 std::unique_ptr<Fetcher> make_fetcher(const Config& config, FetcherOptions options) {
-  return std::make_unique<Router>(config, options);
+  return std::make_unique<Router>(config, options, nullptr);
+}
+
+std::unique_ptr<Fetcher> make_fetcher(const Config& config, FetcherOptions options, BackendRunObserver observer) {
+  return std::make_unique<Router>(config, options, std::move(observer));
 }
 
 }  // namespace sts

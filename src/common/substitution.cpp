@@ -31,7 +31,7 @@ struct Target {
 
 // Copies the cached value into `dest` via a zeroed temporary; false if it vanished meanwhile.
 template <class Assign>
-bool assign_value(const SecretCache& cache, const std::string& handle, Assign&& assign) {
+bool assign_value(const ValueLookup& cache, const std::string& handle, Assign&& assign) {
   return cache.with_value(handle, [&](std::string_view value) {
     std::string tmp(value);
     assign(tmp);
@@ -41,7 +41,7 @@ bool assign_value(const SecretCache& cache, const std::string& handle, Assign&& 
 
 }  // namespace
 
-Result<std::vector<std::string>> substitute_documents(std::vector<Document>& docs, const SecretCache& cache) {
+Result<std::vector<std::string>> substitute_documents(std::vector<Document>& docs, const ValueLookup& cache) {
   std::vector<Target> targets;
   for (const auto& doc : docs) {
     // The scan already refused tagged handles, settings holding handles and over-deep documents.
@@ -67,7 +67,7 @@ Result<std::vector<std::string>> substitute_documents(std::vector<Document>& doc
   return not_utf8;
 }
 
-bool substitute_environment(Environment& env, const std::vector<HandleUse>& uses, const SecretCache& cache) {
+bool substitute_environment(Environment& env, const std::vector<HandleUse>& uses, const ValueLookup& cache) {
   for (const auto& use : uses) {
     if (use.kind != HandleUse::Kind::env) continue;
     if (!cache.contains(use.handle)) return false;

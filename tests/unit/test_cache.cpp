@@ -1,4 +1,5 @@
-// The zeroizing single-flight cache (secret_cache.h, SPEC 6) and the residue proof.
+// The zeroizing single-flight cache (secret_cache.h, SPEC 6), expiry and snapshots (SPEC 9), and
+// the residue proof.
 #include "common/secret_cache.h"
 #include "stsecrets/secure_buffer.h"
 #include "support/test_support.h"
@@ -20,6 +21,14 @@
 #include <stdexcept>
 #include <thread>
 #include <vector>
+
+#include <condition_variable>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "stsecrets/clock.h"
+#include "stsecrets/logging.h"
 
 
 namespace {
@@ -353,6 +362,301 @@ TEST_CASE("cache: refresh of an empty cache runs nothing") {
   REQUIRE(r);
   CHECK(r->changed.empty());
   CHECK(f.calls() == 0);
+}
+
+// ---- expiry (SPEC 9), snapshots and renewal points ----------------------------------------------
+
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+using std::chrono::nanoseconds;
+using std::chrono::seconds;
+
+// A Fetcher whose values carry an expiration, and whose values can change on every run.
+class ExpiringFetcher final : public sts::Fetcher {
+ public:
+  explicit ExpiringFetcher(std::shared_ptr<sts::ManualClock> clock) : clock_(std::move(clock)) {}
+  // handle's value will be "<base>-<run number>" when versioned, else "<base>", expiring `ttl`
+  // after the run (or at the fixed `at`), or never when neither is set.
+  void set(const std::string& handle, std::string base, std::optional<nanoseconds> ttl,
+           bool versioned = false) {
+    std::lock_guard<std::mutex> lock(mu_);
+    entries_.insert_or_assign(handle, Entry{std::move(base), ttl, std::nullopt, versioned});
+  }
+  void set_fixed_expiry(const std::string& handle, std::string base, std::chrono::system_clock::time_point at) {
+    std::lock_guard<std::mutex> lock(mu_);
+    entries_.insert_or_assign(handle, Entry{std::move(base), std::nullopt, at, false});
+  }
+  void fail_runs(bool fail) { fail_runs_ = fail; }
+  void fail_handle(const std::string& handle) {
+    std::lock_guard<std::mutex> lock(mu_);
+    failing_.insert(handle);
+  }
+  // Called at the start of every fetch, outside the fetcher's lock.
+  std::function<void()> on_fetch;
+
+  sts::Result<sts::FetchResult> fetch(const std::vector<std::string>& handles) override {
+    const int run = ++calls_;
+    if (on_fetch) on_fetch();
+    if (fail_runs_) return sts::make_error(sts::Code::backend_exit, "the backend exited with status 3");
+    std::lock_guard<std::mutex> lock(mu_);
+    sts::FetchResult r;
+    for (const auto& h : handles) {
+      auto e = entries_.find(h);
+      if (e == entries_.end()) continue;
+      if (failing_.count(h) != 0) {
+        r.failures.emplace(h, sts::make_error(sts::Code::handle_backend_error, "vault: permission denied"));
+        continue;
+      }
+      const Entry& en = e->second;
+      r.values.emplace(h, sts::SecureBuffer(en.versioned ? en.base + "-" + std::to_string(run) : en.base));
+      if (en.ttl) r.expirations.emplace(h, clock_->now() + std::chrono::duration_cast<std::chrono::system_clock::duration>(*en.ttl));
+      if (en.at) r.expirations.emplace(h, *en.at);
+    }
+    return r;
+  }
+  int calls() const { return calls_.load(); }
+
+ private:
+  struct Entry {
+    std::string base;
+    std::optional<nanoseconds> ttl;
+    std::optional<std::chrono::system_clock::time_point> at;
+    bool versioned = false;
+  };
+  std::shared_ptr<sts::ManualClock> clock_;
+  std::mutex mu_;
+  std::map<std::string, Entry, std::less<>> entries_;
+  std::set<std::string> failing_;
+  std::atomic<int> calls_{0};
+  std::atomic<bool> fail_runs_{false};
+};
+
+bool fresh_equals(const sts::ValueLookup& values, std::string_view handle, std::string_view expected) {
+  bool equal = false;
+  bool found = values.with_value(handle, [&](std::string_view v) { equal = sts::secure_equal(v, expected); });
+  return found && equal;
+}
+
+}  // namespace
+
+TEST_CASE("cache expiry: a value is served until its expiration, and at that very instant it has expired") {
+  auto clock = std::make_shared<sts::ManualClock>();
+  ExpiringFetcher f(clock);
+  f.set("db", "value-db", seconds(10), true);
+  sts::SecretCache cache(clock);
+  REQUIRE(cache.get_or_fetch({"db"}, f));
+  CHECK(f.calls() == 1);
+
+  clock->advance(seconds(10) - nanoseconds(1));   // one tick before the expiration
+  CHECK(cache.contains("db"));
+  CHECK(fresh_equals(cache, "db", "value-db-1"));
+  auto hit = cache.get_or_fetch({"db"}, f);
+  REQUIRE(hit);
+  CHECK(hit->from_cache == 1);
+  CHECK(f.calls() == 1);
+
+  clock->advance(nanoseconds(1));                 // now == expiration: expired
+  CHECK_FALSE(cache.contains("db"));
+  CHECK_FALSE(cache.with_value("db", [](std::string_view) {}));
+  CHECK(cache.size() == 1);                       // held, unserved, until renewed
+  auto miss = cache.get_or_fetch({"db"}, f);
+  REQUIRE(miss);
+  CHECK(miss->from_cache == 0);
+  CHECK(miss->backend_runs == 1);
+  CHECK(f.calls() == 2);
+  CHECK(fresh_equals(cache, "db", "value-db-2"));
+  CHECK(miss->changed == std::vector<std::string>{"db"});   // the expired value came back different
+}
+
+TEST_CASE("cache expiry: a value fetched again unchanged is not reported as changed") {
+  auto clock = std::make_shared<sts::ManualClock>();
+  ExpiringFetcher f(clock);
+  f.set("db", "same-value", seconds(1));
+  sts::SecretCache cache(clock);
+  REQUIRE(cache.get_or_fetch({"db"}, f));
+  clock->advance(seconds(1));
+  auto again = cache.get_or_fetch({"db"}, f);
+  REQUIRE(again);
+  CHECK(again->changed.empty());
+  CHECK(f.calls() == 2);
+  CHECK(fresh_equals(cache, "db", "same-value"));
+}
+
+TEST_CASE("cache expiry: concurrent uses of an expired value cause one fetch (single flight)") {
+  constexpr int kThreads = 8;
+  auto clock = std::make_shared<sts::ManualClock>();
+  ExpiringFetcher f(clock);
+  f.set("db", "value-db", seconds(5), true);
+  sts::SecretCache cache(clock);
+  REQUIRE(cache.get_or_fetch({"db"}, f));
+  clock->advance(seconds(5));
+
+  // The first thread's fetch is held open until every other thread has started its lookup.
+  // Whether a late thread waits on that flight or finds the renewed value, none can start a
+  // fetch of its own: the count below holds in every interleaving.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool in_fetch = false;
+  bool release = false;
+  std::atomic<bool> hold_first{true};
+  f.on_fetch = [&] {
+    if (!hold_first.exchange(false)) return;
+    std::unique_lock<std::mutex> lock(mu);
+    in_fetch = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return release; });
+  };
+  std::atomic<int> ok{0};
+  auto use = [&] {
+    auto r = cache.get_or_fetch({"db"}, f);
+    if (r && r->failures.empty() && fresh_equals(cache, "db", "value-db-2")) ++ok;
+  };
+  std::thread first(use);
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return in_fetch; });
+  }
+  std::vector<std::thread> others;
+  for (int i = 1; i < kThreads; ++i) others.emplace_back(use);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  first.join();
+  for (auto& t : others) t.join();
+  CHECK(f.calls() == 2);
+  CHECK(ok.load() == kThreads);
+}
+
+TEST_CASE("cache expiry: a value whose expiration is not after now on arrival fails its handle and is not cached") {
+  auto clock = std::make_shared<sts::ManualClock>();
+  ExpiringFetcher f(clock);
+  f.set_fixed_expiry("now", "value-now", clock->now());                 // exactly now: expired
+  f.set_fixed_expiry("past", "value-past", clock->now() - seconds(1));
+  f.set_fixed_expiry("next", "value-next", clock->now() + nanoseconds(1));
+  sts::SecretCache cache(clock);
+  auto r = cache.get_or_fetch({"now", "past", "next"}, f);
+  REQUIRE(r);
+  REQUIRE(r->failures.size() == 2);
+  for (const char* h : {"now", "past"}) {
+    REQUIRE(r->failures.count(h) == 1);
+    CHECK(r->failures.at(h).code == sts::Code::handle_value_invalid);
+    CHECK_THAT(r->failures.at(h).message, Catch::Contains(std::string("handle \"") + h + "\"") &&
+                                              Catch::Contains("expiration that is not after this host's current time") &&
+                                              Catch::Contains("check the clocks"));
+    CHECK_FALSE(cache.contains(h));
+  }
+  CHECK(fresh_equals(cache, "next", "value-next"));
+  CHECK(cache.size() == 1);
+}
+
+TEST_CASE("cache expiry: an expired value is dropped when the fetch meant to renew it fails") {
+  auto clock = std::make_shared<sts::ManualClock>();
+  ExpiringFetcher f(clock);
+  f.set("db", "value-db", seconds(1));
+  sts::SecretCache cache(clock);
+  REQUIRE(cache.get_or_fetch({"db"}, f));
+  clock->advance(seconds(1));
+
+  SECTION("a whole-run error") {
+    f.fail_runs(true);
+    auto r = cache.get_or_fetch({"db"}, f);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == sts::Code::backend_exit);
+  }
+  SECTION("a per-handle failure") {
+    f.fail_handle("db");
+    auto r = cache.get_or_fetch({"db"}, f);
+    REQUIRE(r);
+    CHECK(r->failures.at("db").code == sts::Code::handle_backend_error);
+  }
+  SECTION("a refresh whose run fails") {
+    f.fail_runs(true);
+    CHECK_FALSE(cache.refresh(f));
+  }
+  SECTION("a refresh whose handle fails") {
+    f.fail_handle("db");
+    auto r = cache.refresh(f);
+    REQUIRE(r);
+    CHECK(r->failures.count("db") == 1);
+  }
+  CHECK(cache.size() == 0);
+}
+
+TEST_CASE("cache expiry: refresh renews expirations, keeps fresh values on failure, renews expired ones") {
+  auto clock = std::make_shared<sts::ManualClock>();
+  ExpiringFetcher f(clock);
+  f.set("short", "value-short", seconds(10), true);
+  f.set("long", "value-long", minutes(10));
+  sts::SecretCache cache(clock);
+  REQUIRE(cache.get_or_fetch({"short", "long"}, f));
+
+  clock->advance(seconds(10));   // "short" has expired, "long" has not
+  f.fail_runs(true);
+  REQUIRE_FALSE(cache.refresh(f));
+  CHECK(cache.size() == 1);      // the expired value is gone, the fresh one kept
+  CHECK(fresh_equals(cache, "long", "value-long"));
+
+  f.fail_runs(false);
+  REQUIRE(cache.get_or_fetch({"short"}, f));   // run 3
+  clock->advance(seconds(9));
+  auto r = cache.refresh(f);                   // run 4: renews both expirations
+  REQUIRE(r);
+  CHECK(r->changed == std::vector<std::string>{"short"});
+  clock->advance(seconds(9));                  // 18 s after run 3, 9 s after run 4
+  CHECK(fresh_equals(cache, "short", "value-short-4"));
+  CHECK(cache.contains("long"));
+}
+
+TEST_CASE("cache snapshot: pinned values survive clear() and expiry, and stay known to redaction") {
+  auto clock = std::make_shared<sts::ManualClock>();
+  ExpiringFetcher f(clock);
+  f.set("a", "pinned-value-a", seconds(1));
+  f.set("b", "pinned-value-b", std::nullopt);
+  sts::SecretCache cache(clock);
+  REQUIRE(cache.get_or_fetch({"a", "b"}, f));
+  {
+    const sts::CacheSnapshot snap = cache.snapshot({"b", "a", "a", "ghost"});
+    CHECK(snap.missing() == std::vector<std::string>{"ghost"});
+    clock->advance(seconds(1));
+    cache.clear();
+    CHECK(cache.size() == 0);
+    CHECK(fresh_equals(snap, "a", "pinned-value-a"));
+    CHECK(fresh_equals(snap, "b", "pinned-value-b"));
+    CHECK(snap.contains("a"));
+    CHECK_FALSE(snap.contains("ghost"));
+    CHECK(sts::redact("x pinned-value-a y") == "x ******** y");
+  }
+  CHECK(sts::redact("x pinned-value-a y") == "x pinned-value-a y");   // unpinned: gone
+  REQUIRE(cache.get_or_fetch({"a"}, f));
+  clock->advance(seconds(1));
+  CHECK(cache.snapshot({"a"}).missing() == std::vector<std::string>{"a"});   // expired: not pinned
+}
+
+TEST_CASE("cache: earliest_renewal is four fifths of the way from arrival to expiration") {
+  auto clock = std::make_shared<sts::ManualClock>();
+  ExpiringFetcher f(clock);
+  sts::SecretCache cache(clock);
+  f.set("forever", "value-forever", std::nullopt);
+  REQUIRE(cache.get_or_fetch({"forever"}, f));
+  CHECK_FALSE(cache.earliest_renewal().has_value());
+
+  const auto t0 = clock->now();
+  f.set("hour", "value-hour", minutes(60));
+  REQUIRE(cache.get_or_fetch({"hour"}, f));
+  REQUIRE(cache.earliest_renewal().has_value());
+  CHECK(*cache.earliest_renewal() == t0 + minutes(48));
+  clock->advance(minutes(1));
+  f.set("ten", "value-ten", minutes(10));
+  REQUIRE(cache.get_or_fetch({"ten"}, f));
+  CHECK(*cache.earliest_renewal() == t0 + minutes(1) + minutes(8));
+  // An expiration as far as the clock goes (a parser saturates year 9999 to max()) does not overflow.
+  f.set_fixed_expiry("far", "value-far", std::chrono::system_clock::time_point::max());
+  REQUIRE(cache.get_or_fetch({"far"}, f));
+  CHECK(*cache.earliest_renewal() == t0 + minutes(9));
 }
 
 TEST_CASE("cache: clear() zeroes every value and returns the storage") {
