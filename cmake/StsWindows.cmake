@@ -11,10 +11,11 @@
 # include() there applies to Windows. OpenSSL is not used on Windows (SHA-256 comes from CNG).
 #
 # Options:
-#   STS_WINDOWS_CLI  build src/cli into stsecrets.exe (OFF until the Windows host hooks of
-#                    host.h exist: src/cli compiles for mingw, the link lacks them)
+#   STS_WINDOWS_CLI  build src/cli into stsecrets.exe (default ON; its host hooks are
+#                    src/windows/host_windows.cpp). The .zip then holds it, and tests/windows runs
+#                    it end to end under Wine. OFF builds the library and its tests only.
 
-option(STS_WINDOWS_CLI "Windows: also build the stsecrets command (stsecrets.exe)" OFF)
+option(STS_WINDOWS_CLI "Windows: also build the stsecrets command (stsecrets.exe)" ON)
 
 # ---- dependencies ----------------------------------------------------------------------------
 # sts_win_deps carries every dependency and the Windows API settings to the library, its tests
@@ -61,7 +62,8 @@ else()
   target_link_libraries(sts_win_deps INTERFACE yaml-cpp spdlog::spdlog nlohmann_json::nlohmann_json)
   set(STS_WIN_STATIC_LINK "")
 endif()
-target_link_libraries(sts_win_deps INTERFACE bcrypt advapi32)
+# shell32: CommandLineToArgvW (sts::command_line in host_windows.cpp).
+target_link_libraries(sts_win_deps INTERFACE bcrypt advapi32 shell32)
 
 # ---- the library -----------------------------------------------------------------------------
 # CMake picks the platform files by directory, never by #ifdef (STYLE 1): all of src/common,

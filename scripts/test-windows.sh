@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The Windows part of the test command: cross-build the mingw preset (the library, its tests and,
-# with -DSTS_WINDOWS_CLI=ON, stsecrets.exe) and run its ctest under Wine (each build dir has its
-# own WINEPREFIX, created by the "windows: wine prefix" fixture).
+# The Windows part of the test command: cross-build the mingw preset (the library, stsecrets.exe
+# and the tests) and run its ctest under Wine (each build dir has its own WINEPREFIX, created by
+# the "windows: wine prefix" fixture), stsecrets.exe end to end included.
 # Needs scripts/install-deps.sh --windows first (mingw-w64, wine, yaml-cpp for mingw-w64 in
 # $STS_MINGW_DEPS, default /var/cache/stsecrets/mingw).
 # Usage: scripts/test-windows.sh [build-dir]    (default build/mingw; -j2 unless JOBS is set)

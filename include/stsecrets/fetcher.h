@@ -30,7 +30,9 @@ namespace sts {
 struct FetchResult {
   std::map<std::string, SecureBuffer, std::less<>> values;   // requested handle -> value
   std::map<std::string, Error, std::less<>> failures;        // requested handle -> why not
-  std::map<std::string, std::chrono::system_clock::time_point, std::less<>> expirations;  // handle -> expiry, when the backend gave one
+  // Resolved handles whose backend gave an `expiration` (SPEC 3, 9): serve from the cache only
+  // until then. Handles without one are absent.
+  std::map<std::string, std::chrono::system_clock::time_point, std::less<>> expirations;
 };
 
 class Fetcher {

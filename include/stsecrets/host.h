@@ -8,6 +8,11 @@
 //   sts::write_stdout(report_text);                 // no stdio buffer keeps a copy
 //   sts::write_private_file("/run/agent/pg.yaml", text);
 //
+//   int main(int argc, char** argv) { auto args = sts::command_line(argc, argv); ... }
+//
+// Text is UTF-8 everywhere, on Windows too: command_line() gives UTF-8 arguments, and every
+// function here takes UTF-8 paths and maps them to the wide Win32 calls.
+//
 // Thread-safety: safe from any thread; harden_process() affects the whole process.
 #pragma once
 
@@ -15,6 +20,7 @@
 #include "stsecrets/error.h"
 
 #include <cstddef>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,9 +28,29 @@
 
 namespace sts {
 
-// Makes the process non-dumpable (POSIX: PR_SET_DUMPABLE 0, which also stops a piped
-// core_pattern and ptrace by other users, and RLIMIT_CORE 0). Windows: nothing to do (no core
-// dumps by default; WER dumps are the system's setting). Call it before holding secrets.
+// The program's arguments, argv[0] included, as UTF-8. POSIX: argv as it is (bytes). Windows:
+// the wide command line (GetCommandLineW, split by CommandLineToArgvW), since the narrow argv of
+// main() is in the ANSI code page and loses every character outside it.
+std::vector<std::string> command_line(int argc, char** argv);
+
+// UTF-8 text <-> std::filesystem::path. std::filesystem::path(std::string) and path::string()
+// use the ANSI code page on Windows (MSVC; libstdc++ converts only one way); these are UTF-8 on
+// every platform.
+inline std::filesystem::path path_from_utf8(std::string_view utf8) {
+  return std::filesystem::path(std::u8string(utf8.begin(), utf8.end()));
+}
+inline std::string path_to_utf8(const std::filesystem::path& path) {
+  const std::u8string text = path.u8string();
+  return std::string(text.begin(), text.end());
+}
+
+// Before the process holds a secret. POSIX: makes the process non-dumpable (PR_SET_DUMPABLE 0,
+// which also stops a piped core_pattern and ptrace by other users, and RLIMIT_CORE 0).
+// Windows has no core dumps; a crash goes to Windows Error Reporting, whose dumps the system's
+// settings decide (LocalDumps). There it turns off the error dialogs that would keep a crashed
+// or blocked process alive (SetErrorMode) and limits DLL loading to System32
+// (SetDefaultDllDirectories), so a DLL planted beside the data the command reads is never
+// loaded; the secure arena's pages are excluded from WER dumps where Windows supports it.
 Status harden_process();
 
 // Writes all bytes to standard output / standard error with the OS call itself, never through a
@@ -36,8 +62,10 @@ Status write_stderr(std::string_view bytes);
 // Reads standard input to its end, at most max_bytes (more: Code::request_invalid).
 Result<std::string> read_stdin(std::size_t max_bytes);
 
-// An output file (SPEC 6): written owner-only to a temporary file beside it and renamed into
-// place; a destination that is a symlink or not a regular file is refused (Code::usage).
+// An output file (SPEC 6): written owner-only (0600; Windows: a protected DACL for the current
+// user) to a temporary file beside it and renamed into place (Windows: MoveFileExW with
+// MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH); a destination that is a symlink (a reparse
+// point) or not a regular file is refused (Code::usage).
 Status write_private_file(const std::string& path, std::string_view bytes);
 // Creates a folder owner-only if it is missing. Code::usage when it exists and is not a folder,
 // Code::io_failed when it cannot be created.
@@ -49,9 +77,15 @@ std::optional<std::string> file_identity(const std::string& path);
 
 // Runs argv[0] (searched on PATH as a shell would, but never through a shell or cmd.exe) with
 // exactly `env` as its environment. POSIX: replaces this process (execve), so it returns only
-// when the command could not be run. Windows: runs it in a job object (so closing or Ctrl+C kills
-// its whole tree), waits, and returns its exit code. `caller_env` gives the PATH to search.
-// Errors: Code::usage (no such command; a .bat/.cmd on Windows), Code::io_failed (any other reason).
+// when the command could not be run. Windows: a name without a folder is searched in each folder
+// of Path (any case), trying the name and then each PATHEXT extension in turn, as cmd.exe does,
+// but never in the current folder (write .\name for that); the first match runs, created with
+// CreateProcessW in a job object (KILL_ON_JOB_CLOSE: Ctrl+C or closing the console ends this
+// process and with it COMMAND's whole tree; so does COMMAND's own exit), with this process's
+// standard handles and `env` as a sorted block; it waits and returns COMMAND's exit code.
+// `caller_env` gives the PATH (and PATHEXT) to search.
+// Errors: Code::usage (no such command; a .bat/.cmd on Windows, which would run through cmd.exe),
+// Code::io_failed (any other reason).
 Result<int> run_command(const std::vector<std::string>& argv, const Environment& env, const Environment& caller_env);
 
 // The main config when none is given: $STS_CONFIG if set, else the platform's default

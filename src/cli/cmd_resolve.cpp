@@ -68,13 +68,19 @@ struct Destination {
   std::string path;      // "" = stdout
 };
 
+// Paths go through path_from_utf8/path_to_utf8 (host.h): fs::path(std::string) is the ANSI code
+// page on Windows.
 std::string output_name(const std::string& input, bool json) {
-  std::string name = fs::path(input).filename().string();
+  std::string name = path_to_utf8(path_from_utf8(input).filename());
   if (!json) return name;
-  fs::path p(name);
+  fs::path p = path_from_utf8(name);
   if (p.extension() == ".yaml" || p.extension() == ".yml") p.replace_extension(".json");
   else p += ".json";
-  return p.string();
+  return path_to_utf8(p);
+}
+
+std::string output_path(const std::string& dir, const std::string& name) {
+  return path_to_utf8(path_from_utf8(dir) / path_from_utf8(name));
 }
 
 // An output path that names an input file would replace configuration with plain secrets. One
@@ -114,11 +120,11 @@ Result<std::vector<Destination>> plan_outputs(const ParsedArgs& args, const std:
       std::string name = output_name(docs[i].origin, json);
       auto [it, inserted] = taken.emplace(name, docs[i].origin);
       if (!inserted) {
-        return make_error(Code::usage, "two inputs would both be written to " + (fs::path(*dir) / name).string() +
+        return make_error(Code::usage, "two inputs would both be written to " + output_path(*dir, name) +
                                            ": " + it->second + " and " + docs[i].origin +
                                            "; resolve them in separate runs");
       }
-      dests.push_back({i, (fs::path(*dir) / name).string()});
+      dests.push_back({i, output_path(*dir, name)});
     }
   } else {
     for (std::size_t i = first_output; i < docs.size(); ++i) dests.push_back({i, ""});

@@ -54,8 +54,10 @@ int run_helper(std::span<const std::string> args) {
   if (pos.size() < 2) return fail(make_error(Code::usage, "helper read-file needs DIR; " + help_hint("helper")));
   if (pos.size() > 2) return fail(unexpected_argument("helper", pos[2]));
   std::error_code ec;
-  const std::string dir = std::filesystem::absolute(pos[1], ec).string();
-  const auto status = std::filesystem::status(dir, ec);
+  // UTF-8 paths (host.h): fs::path(std::string) is the ANSI code page on Windows.
+  const std::filesystem::path root = std::filesystem::absolute(path_from_utf8(pos[1]), ec);
+  const std::string dir = path_to_utf8(root);
+  const auto status = std::filesystem::status(root, ec);
   if (ec) return fail(make_error(Code::usage, "secrets folder " + pos[1] + ": " + ec.message(), ec.value()));
   if (!std::filesystem::is_directory(status)) {
     return fail(make_error(Code::usage, "secrets folder " + pos[1] + " is not a directory"));

@@ -106,7 +106,9 @@ int main(int argc, char** argv) {
   // Before anything can hold a secret: no core dump, no ptrace by others (SPEC 6).
   if (auto st = sts::harden_process(); !st) return sts::cli::fail(st.error());
   sts::set_log_level(sts::LogLevel::warn);
-  std::vector<std::string> args(argv + 1, argv + argc);
+  // UTF-8 on every platform (Windows: from the wide command line, not the ANSI argv).
+  const std::vector<std::string> line = sts::command_line(argc, argv);
+  const std::vector<std::string> args(line.empty() ? line.end() : line.begin() + 1, line.end());
   try {
     return sts::cli::run(args);
   } catch (const std::bad_alloc&) {

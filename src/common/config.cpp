@@ -10,12 +10,12 @@
 #include "stsecrets/config.h"
 
 #include "common/handle_sites.h"
+#include "common/platform_names.h"
 #include "common/text.h"
 #include "stsecrets/documents.h"
 
 #include <algorithm>
 #include <cstdint>
-#include <filesystem>
 #include <set>
 
 namespace sts {
@@ -80,6 +80,8 @@ constexpr std::pair<std::string_view, Kind> kExecutableEntryKeys[] = {
 // ---- messages ----------------------------------------------------------------------------
 
 std::string shown(std::string_view s) { return quote_text(s, kMaxShownValue); }
+// The config file's path at the head of a message (Windows: single backslashes).
+std::string shown_source(std::string_view path) { return platform::shown_path(path, kMaxShownValue); }
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
@@ -199,11 +201,16 @@ Result<std::string> get_string(const Where& where, const YAML::Node& node, std::
   return node.Scalar();
 }
 
-Result<std::string> get_absolute_path(const Where& where, const YAML::Node& node, std::string_view example) {
-  const std::string want = "an absolute path, e.g. " + std::string(example);
+// "e.g. /opt/secrets/backend" (POSIX) or "e.g. C:\Program Files\stsecrets\backend.exe" (Windows).
+std::string example(ExamplePath which) { return std::string(platform::example_path(which)); }
+
+// The platform's rule (platform_names.h), on the UTF-8 text as written: no std::filesystem::path,
+// whose std::string constructor is the ANSI code page on Windows.
+Result<std::string> get_absolute_path(const Where& where, const YAML::Node& node, ExamplePath which) {
+  const std::string want = "an absolute path, e.g. " + example(which);
   auto s = get_string(where, node, want);
   if (!s) return s;
-  if (!std::filesystem::path(*s).is_absolute()) return bad_value(where, node, want);
+  if (!platform::is_absolute_path(*s)) return bad_value(where, node, want);
   return s;
 }
 
@@ -330,7 +337,7 @@ Status apply_executable_value(Kind kind, const Where& where, const YAML::Node& v
                               bool& trailing, bool& has_command) {
   switch (kind) {
     case Kind::command: {
-      auto v = get_absolute_path(where, value, "/opt/secrets/backend");
+      auto v = get_absolute_path(where, value, ExamplePath::backend);
       if (!v) return std::move(v).error();
       exec.command = std::move(*v);
       has_command = true;
@@ -421,12 +428,13 @@ Status apply_setting(const Setting& setting, const Where& where, const YAML::Nod
       return ok();
     }
     case Kind::backend_config:
-      if (!value.IsMap()) return bad_value(where, value, "a map, e.g. {root: /path/to/secrets}");
+      if (!value.IsMap()) return bad_value(where, value, "a map, e.g. {root: " + example(ExamplePath::any_folder) + "}");
       c.backend_config = value;
       c.backend_config_where = where;
       return ok();
     case Kind::multi:
-      if (!value.IsMap()) return bad_value(where, value, "a map of named backends, e.g. {files: {type: file, config: {root: /srv/secrets}}}");
+      if (!value.IsMap()) return bad_value(where, value, "a map of named backends, e.g. {files: {type: file, config: {root: " +
+                                             example(ExamplePath::other_folder) + "}}}");
       c.multi = value;
       c.multi_where = where;
       return ok();
@@ -443,7 +451,7 @@ Status apply_setting(const Setting& setting, const Where& where, const YAML::Nod
       return ok();
     }
     case Kind::audit_file: {
-      auto v = get_absolute_path(where, value, "/var/log/stackstate-agent/secrets-audit.jsonl");
+      auto v = get_absolute_path(where, value, ExamplePath::audit_file);
       if (!v) return std::move(v).error();
       c.config.audit_file = std::move(*v);
       return ok();
@@ -466,15 +474,16 @@ Status apply_setting(const Setting& setting, const Where& where, const YAML::Nod
 struct ProviderKeys {
   std::vector<std::string_view> allowed;
   std::string_view required;   // "" = none
-  std::string_view example;
+  std::string example;
 };
 
 ProviderKeys provider_keys(BackendType type) {
   switch (type) {
-    case BackendType::file: return {{"root"}, "root", "{root: /etc/stackstate-agent/secrets}"};
-    case BackendType::docker_secrets: return {{"root"}, "", "{root: /run/secrets}"};
-    case BackendType::file_json: return {{"path"}, "path", "{path: /etc/stackstate-agent/secrets.json}"};
-    case BackendType::file_yaml: return {{"path"}, "path", "{path: /etc/stackstate-agent/secrets.yaml}"};
+    case BackendType::file: return {{"root"}, "root", "{root: " + example(ExamplePath::secrets_folder) + "}"};
+    case BackendType::docker_secrets:
+      return {{"root"}, "", "{root: " + std::string(platform::docker_secrets_root()) + "}"};
+    case BackendType::file_json: return {{"path"}, "path", "{path: " + example(ExamplePath::secrets_json) + "}"};
+    case BackendType::file_yaml: return {{"path"}, "path", "{path: " + example(ExamplePath::secrets_yaml) + "}"};
     case BackendType::systemd_credentials: return {{}, "", "{}"};
     case BackendType::env: return {{"allowed_keys"}, "allowed_keys", "{allowed_keys: [DB_PASSWORD]}"};
     case BackendType::executable: break;
@@ -498,11 +507,11 @@ Status parse_provider(BackendType type, const Where& where, const std::optional<
       }
       if (sub == keys.required) has_required = true;
       if (sub == "root") {
-        auto v = get_absolute_path(at, kv.second, "/etc/stackstate-agent/secrets");
+        auto v = get_absolute_path(at, kv.second, ExamplePath::secrets_folder);
         if (!v) return std::move(v).error();
         out.provider.root = std::move(*v);
       } else if (sub == "path") {
-        auto v = get_absolute_path(at, kv.second, "/etc/stackstate-agent/secrets.json");
+        auto v = get_absolute_path(at, kv.second, ExamplePath::secrets_json);
         if (!v) return std::move(v).error();
         out.provider.path = std::move(*v);
       } else if (sub == "allowed_keys") {
@@ -517,11 +526,13 @@ Status parse_provider(BackendType type, const Where& where, const std::optional<
     return invalid(where, "a " + std::string(backend_type_name(type)) + " backend needs " + std::string(keys.required) +
                               "; write e.g. " + std::string(keys.example));
   }
-  if (type == BackendType::docker_secrets && out.provider.root.empty()) out.provider.root = "/run/secrets";
+  if (type == BackendType::docker_secrets && out.provider.root.empty()) {
+    out.provider.root = std::string(platform::docker_secrets_root());
+  }
   if (type == BackendType::systemd_credentials) {
     // Resolved now, from the environment the config was loaded with; empty means "not running
     // under systemd with credentials", which the provider reports when it is used.
-    if (auto it = env.find("CREDENTIALS_DIRECTORY"); it != env.end()) out.provider.root = it->second;
+    if (const std::string* dir = find_env(env, "CREDENTIALS_DIRECTORY")) out.provider.root = *dir;
   }
   return ok();
 }
@@ -533,7 +544,7 @@ Result<Backend> parse_named(const std::string& name, const YAML::Node& entry, co
                           "since handles spell it as ENC[name;key]");
   }
   if (!entry.IsMap()) {
-    return bad_value(where, entry, "a map like {type: file, config: {root: /path/to/secrets}}");
+    return bad_value(where, entry, "a map like {type: file, config: {root: " + example(ExamplePath::any_folder) + "}}");
   }
   Backend b;
   b.name = name;
@@ -582,7 +593,7 @@ Result<Backend> parse_named(const std::string& name, const YAML::Node& entry, co
     }
   }
   if (!has_command) {
-    return invalid(config_where, "an executable backend needs command; write e.g. {command: /opt/secrets/backend}");
+    return invalid(config_where, "an executable backend needs command; write e.g. {command: " + example(ExamplePath::backend) + "}");
   }
   return b;
 }
@@ -634,18 +645,27 @@ Result<Config> finish(Collected c, const Environment& env, const std::string& wh
   return cfg;
 }
 
+// Names are compared as the platform compares them (env_name_key): on Windows
+// sts_secret_backend_command is the variable STS_SECRET_BACKEND_COMMAND, so it overrides like it,
+// and two spellings of one setting in a hand-built block are refused rather than picked between.
 Status apply_environment(const Environment& env, Collected& c) {
+  std::set<std::string, std::less<>> applied;
   for (const auto& [name, raw] : env) {
-    if (!name.starts_with(kEnvPrefix)) continue;
-    const std::string key = ascii_lower(std::string_view(name).substr(kEnvPrefix.size()));
+    const std::string compared = env_name_key(name);
+    if (!compared.starts_with(kEnvPrefix)) continue;
+    const std::string key = ascii_lower(std::string_view(compared).substr(kEnvPrefix.size()));
     if (!is_setting_key(key)) continue;
     const Where where{"environment: " + shown(name)};
     const Setting* setting = find_setting(key);
-    if (setting == nullptr || ascii_upper(key) != name.substr(kEnvPrefix.size())) {
+    if (setting == nullptr || ascii_upper(key) != compared.substr(kEnvPrefix.size())) {
       return invalid(where, "unknown setting (no " + shown(key) + " key); " +
                                 unknown_key_hint(key, top_level_keys(), "settings"));
     }
     if (raw.empty()) continue;
+    if (!applied.insert(key).second) {
+      return invalid(where, "is set a second time under another spelling, which Windows treats as the same "
+                            "variable; keep one");
+    }
     YAML::Node value;
     if (setting->verbatim_env) {
       value = YAML::Node(raw);
@@ -730,7 +750,7 @@ Result<Route> route_handle(const Config& config, std::string_view handle) {
     }
   }
   if (!config.default_backend) {
-    std::string where = config.source.empty() ? std::string("the main config") : shown(config.source);
+    std::string where = config.source.empty() ? std::string("the main config") : shown_source(config.source);
     return make_error(Code::config_no_backend,
                       "ENC[] handles are used but no secret backend is configured: set secret_backend_command "
                       "(or secret_backend_type" + std::string(config.named.empty() ? "" : ", or name a backend as ENC[name;key]") +
@@ -742,7 +762,7 @@ Result<Route> route_handle(const Config& config, std::string_view handle) {
 Result<Config> load_config(const YAML::Node& root, const Environment& env, std::string_view source) {
   Collected c;
   c.config.source = std::string(source);
-  const std::string where_all = source.empty() ? std::string("config") : shown(source);
+  const std::string where_all = source.empty() ? std::string("config") : shown_source(source);
 
   if (root.IsDefined() && !root.IsNull()) {
     if (!root.IsMap()) {
@@ -754,7 +774,7 @@ Result<Config> load_config(const YAML::Node& root, const Environment& env, std::
       if (!kv.first.IsScalar()) continue;
       const std::string& key = kv.first.Scalar();
       if (!is_setting_key(key)) continue;
-      const Where where{(source.empty() ? std::string() : shown(source) + ": ") + shown(key)};
+      const Where where{(source.empty() ? std::string() : shown_source(source) + ": ") + shown(key)};
       const Setting* setting = find_setting(key);
       if (setting == nullptr) {
         return invalid(where, "unknown setting; " + unknown_key_hint(key, top_level_keys(), "settings"));
@@ -762,8 +782,8 @@ Result<Config> load_config(const YAML::Node& root, const Environment& env, std::
       if (!keys.insert(key).second) return invalid(where, "is set more than once; keep one");
       // A setting the environment overrides is not read from the file at all: the override
       // replaces it, so a value that only makes sense on another host does not stop this one.
-      if (const auto env_value = env.find("STS_" + ascii_upper(key));
-          env_value != env.end() && !env_value->second.empty()) {
+      if (const std::string* env_value = find_env(env, "STS_" + ascii_upper(key));
+          env_value != nullptr && !env_value->empty()) {
         continue;
       }
       Status s = apply_setting(*setting, where, kv.second, c);

@@ -4,6 +4,7 @@
 #include "stsecrets/handles.h"
 
 #include "common/handle_sites.h"
+#include "common/platform_names.h"
 #include "common/text.h"
 
 #include <algorithm>
@@ -37,9 +38,11 @@ Error tagged_handle(std::string_view origin, std::string_view key_path, std::str
                         "text differently if it is not a secret");
 }
 
-// The environment variables that configure stsecrets itself (STS_SECRET_*, STS_MULTI_SECRET_BACKENDS).
+// The environment variables that configure stsecrets itself (STS_SECRET_*, STS_MULTI_SECRET_BACKENDS),
+// compared as the platform compares names: on Windows sts_secret_backend_command is one of them.
 bool is_setting_variable(std::string_view name) {
-  return name.starts_with(kEnvPrefix) && is_setting_key(ascii_lower(name.substr(kEnvPrefix.size())));
+  const std::string compared = env_name_key(name);
+  return compared.starts_with(kEnvPrefix) && is_setting_key(ascii_lower(compared.substr(kEnvPrefix.size())));
 }
 
 void route_uses(ScanResult& result, const Config& config) {
@@ -121,7 +124,7 @@ ScanResult scan_environment(const Environment& env, EnvScan mode) {
   ScanResult result;
   if (mode == EnvScan::none) return result;
   for (const auto& [name, value] : env) {
-    const bool sts_name = name.size() > kEnvPrefix.size() && name.starts_with(kEnvPrefix);
+    const bool sts_name = name.size() > kEnvPrefix.size() && env_name_key(name).starts_with(kEnvPrefix);
     if (mode == EnvScan::sts_prefix && !sts_name) continue;
     const auto handle = parse_handle(value);
     if (!handle) continue;

@@ -1,7 +1,7 @@
 // The library's logger (logging.h, log.h): one spdlog logger "stsecrets" whose only sink is a
 // redacting sink. The redacting sink scrubs every payload (redaction::scrub), turns control
-// characters into escapes so a payload can never forge a second log line, and then hands the
-// line to the inner sink (stderr by default) or to the host's callback.
+// characters into escapes so a payload can never forge a second log line, and then writes the
+// formatted line to stderr (write_stderr) or hands the payload to the host's callback.
 //
 // The logger is deliberately not put into spdlog's global registry: a host that uses spdlog
 // itself keeps full control of its own registry, levels and names.
@@ -11,12 +11,13 @@
 #include "common/log.h"
 
 #include "common/redaction.h"
+#include "stsecrets/host.h"
 #include "stsecrets/logging.h"
 #include "stsecrets/secure_buffer.h"
 
 #include <spdlog/logger.h>
 #include <spdlog/sinks/base_sink.h>
-#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/pattern_formatter.h>
 
 #include <cstdio>
 #include <memory>
@@ -54,11 +55,16 @@ spdlog::level::level_enum to_spdlog(LogLevel l) {
 }
 
 
+// The line ending is "\n" on every platform (spdlog's default, SPDLOG_EOL, is "\r\n" on Windows),
+// and the line goes out through write_stderr (stsecrets/host.h): one write per line, and UTF-8
+// that a Windows console shows as text (WriteConsoleW) instead of code-page bytes.
+std::unique_ptr<spdlog::formatter> make_formatter(const std::string& pattern) {
+  return std::make_unique<spdlog::pattern_formatter>(pattern, spdlog::pattern_time_type::local, "\n");
+}
+
 class RedactingSink final : public spdlog::sinks::base_sink<std::mutex> {
  public:
-  RedactingSink() : stderr_(std::make_shared<spdlog::sinks::stderr_sink_st>()) {
-    stderr_->set_pattern(kPattern);
-  }
+  RedactingSink() { formatter_ = make_formatter(kPattern); }  // base_sink's formatter
 
   void set_callback(std::function<void(LogLevel, std::string_view)> callback) {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -77,21 +83,18 @@ class RedactingSink final : public spdlog::sinks::base_sink<std::mutex> {
     } else {
       spdlog::details::log_msg out = msg;
       out.payload = spdlog::string_view_t(line.data(), line.size());
-      stderr_->log(out);
+      spdlog::memory_buf_t formatted;
+      formatter_->format(out, formatted);
+      (void)write_stderr(std::string_view(formatted.data(), formatted.size()));  // nowhere left to report
     }
   }
 
-  void flush_() override {
-    if (!callback_) stderr_->flush();
-  }
+  void flush_() override {}  // every line is written when it is logged
 
-  void set_pattern_(const std::string& pattern) override { stderr_->set_pattern(pattern); }
-  void set_formatter_(std::unique_ptr<spdlog::formatter> formatter) override {
-    stderr_->set_formatter(std::move(formatter));
-  }
+  // base_sink's own would build a formatter with the platform's line ending.
+  void set_pattern_(const std::string& pattern) override { formatter_ = make_formatter(pattern); }
 
  private:
-  std::shared_ptr<spdlog::sinks::stderr_sink_st> stderr_;
   std::function<void(LogLevel, std::string_view)> callback_;
 };
 

@@ -9,6 +9,7 @@
 // process environment itself, it zeroes the snapshot's values before freeing them.
 #include "common/providers.h"
 
+#include "common/platform_names.h"
 #include "common/text.h"
 
 #include <algorithm>
@@ -46,22 +47,25 @@ class EnvSource final : public Source {
   Result<SecureBuffer> read_one(const Environment& env, const std::string& key) const {
     const std::string head = provider_label(backend_) + ": variable \"" + quote_text(key, 256) + "\"";
     const auto& allowed = backend_.provider.allowed_keys;
-    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+    // Names compare as the platform compares them (any case on Windows).
+    const bool listed = std::any_of(allowed.begin(), allowed.end(),
+                                    [&](const std::string& a) { return env_name_key(a) == env_name_key(key); });
+    if (!listed) {
       return make_error(Code::handle_invalid,
                         head + " is not in allowed_keys; to let handles read it, add it to the backend's config: "
                                "allowed_keys: [" + (allowed.empty() ? std::string() : allowed.front() + ", ") +
                             quote_text(key, 256) + "]");
     }
-    const auto it = env.find(key);
-    if (it == env.end()) {
+    const std::string* value = find_env(env, key);
+    if (value == nullptr) {
       return make_error(Code::handle_missing,
                         head + " is not set in the agent's environment; set it where the agent is started (e.g. "
                                "Environment= in its systemd unit)");
     }
-    if (it->second.empty()) {
+    if (value->empty()) {
       return make_error(Code::handle_value_empty, head + " is empty; set it to the secret");
     }
-    return SecureBuffer(it->second);
+    return SecureBuffer(*value);
   }
 
   const Backend& backend_;

@@ -6,6 +6,7 @@
 
 #include "common/file_backend.h"
 #include "common/secret_document.h"
+#include "common/platform_names.h"
 #include "common/text.h"
 
 #include <filesystem>
@@ -22,7 +23,7 @@ std::string root_problem(const Backend& backend) {
                  "or SetCredential= (systemd 247 or later), or use a file backend"
                : "no root folder is configured: set root in the backend's config";
   }
-  if (!std::filesystem::path(root).is_absolute()) {
+  if (!platform::is_absolute_path(root)) {
     return "the root folder must be an absolute path, got \"" + quote_text(root, 256) + "\"";
   }
   return {};

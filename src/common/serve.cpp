@@ -28,11 +28,11 @@ void append_error(SecureBuffer& out, std::string_view message) {
 }  // namespace
 
 Result<SecureBuffer> answer_request(std::string_view request, Resolver& resolver) {
-  auto handles = parse_request(request);
-  if (!handles) return make_error(Code::request_invalid, handles.error().message);
+  auto parsed = validate_request(request);
+  if (!parsed) return std::move(parsed).error();
   std::vector<std::string> unique;
   std::set<std::string_view> seen;
-  for (const auto& h : *handles) {
+  for (const auto& h : parsed->handles) {
     if (seen.insert(h).second) unique.push_back(h);
   }
 

@@ -147,7 +147,8 @@ bool valid_utf8(std::string_view text) noexcept {
 }
 
 std::string errno_text(int err) {
-  // libstdc++ builds this with strerror_r (POSIX) or strerror_s (mingw): thread-safe either way.
+  // Thread-safe on both platforms: libstdc++ calls strerror_r on POSIX; on mingw it calls
+  // strerror, whose buffer msvcrt keeps per thread.
   return std::generic_category().message(err);
 }
 

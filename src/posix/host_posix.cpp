@@ -1,5 +1,5 @@
-// stsecrets/host.h on POSIX: process hardening, raw stdout/stderr writes, stdin, output files,
-// exec with a PATH search, the default config path.
+// stsecrets/host.h on POSIX: the command line, process hardening, raw stdout/stderr writes,
+// stdin, output files, exec with a PATH search, the default config path.
 #if defined(_WIN32)
 #error "host_posix.cpp is for POSIX; CMake should have picked src/windows"
 #endif
@@ -35,6 +35,11 @@ Status write_fd(int fd, std::string_view bytes, std::string_view what) {
 }
 
 }  // namespace
+
+std::vector<std::string> command_line(int argc, char** argv) {
+  // POSIX arguments are bytes already; they are taken as the UTF-8 they usually are.
+  return argc > 0 ? std::vector<std::string>(argv, argv + argc) : std::vector<std::string>();
+}
 
 Status harden_process() {
   // Not dumpable: no core file even through a piped core_pattern (which RLIMIT_CORE does not

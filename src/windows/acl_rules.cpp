@@ -14,31 +14,55 @@ bool is_trusted(std::string_view sid, std::string_view user_sid) {
 
 std::string quoted(std::string_view path) { return "\"" + std::string(path) + "\""; }
 
+bool is_folder_kind(ObjectKind kind) { return kind == ObjectKind::folder || kind == ObjectKind::ancestor; }
+
+// A drive root, or a folder Windows and every program rely on, whose permissions no fix of ours
+// may change.
+bool is_system_folder(std::string_view path) {
+  std::string p(path);
+  while (p.size() > 3 && (p.back() == '\\' || p.back() == '/')) p.pop_back();
+  for (auto& c : p) c = c == '/' ? '\\' : static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  if (p.size() <= 3) return true;   // "c:\" (or something shorter that is not a folder of its own)
+  if (p.size() < 3 || p[1] != ':' || p[2] != '\\') return false;
+  const std::string_view rest = std::string_view(p).substr(3);
+  for (std::string_view system : {"windows", "program files", "program files (x86)", "programdata", "users"}) {
+    if (rest == system) return true;
+  }
+  return false;
+}
+
 class Evaluator {
  public:
   Evaluator(std::string_view user_sid, ObjectKind kind, std::string_view path, std::string_view guarded)
       : user_(user_sid), kind_(kind), path_(path), guarded_(guarded), what_(what_text(kind, path)),
-        prefix_(kind == ObjectKind::folder ? "folder " + std::string(path) + ": "
+        prefix_(is_folder_kind(kind) ? "folder " + std::string(path) + ": "
                 : kind == ObjectKind::config ? "config file " + std::string(path) + ": "
                                              : std::string()) {}
 
   static std::string what_text(ObjectKind kind, std::string_view path) {
     switch (kind) {
       case ObjectKind::file: return "backend " + std::string(path);
-      case ObjectKind::folder: return "folder " + std::string(path);
+      case ObjectKind::folder:
+      case ObjectKind::ancestor: return "folder " + std::string(path);
       case ObjectKind::config: return "config file " + std::string(path);
     }
     return std::string(path);
   }
 
+  // fix: an icacls command line; for a system folder it becomes the advice to move away.
   void add(const std::string& name, bool ok, const std::string& detail, const std::string& fix,
            const std::string& message) {
-    verdict_.rules.push_back(CheckRule{prefix_ + name, ok, detail, ok ? std::string() : fix});
-    if (!ok && !verdict_.failure) verdict_.failure = message + ": run " + fix;
+    const bool move_away = is_folder_kind(kind_) && is_system_folder(path_);
+    const std::string shown_fix = move_away ? "put " + guarded_ + " in a folder of its own (such as C:\\Program "
+                                                                  "Files\\stsecrets) instead of changing " +
+                                                  path_ + ", a system folder"
+                                            : fix;
+    verdict_.rules.push_back(CheckRule{prefix_ + name, ok, detail, ok ? std::string() : shown_fix});
+    if (!ok && !verdict_.failure) verdict_.failure = message + (move_away ? ": " : ": run ") + shown_fix;
   }
 
   AclVerdict run(const SecurityInfo& info) {
-    const bool folder = kind_ == ObjectKind::folder;
+    const bool folder = is_folder_kind(kind_);
     const std::string user_name = user_.empty() ? std::string("the current user") : account_text(user_);
     const std::string trusted_names = "SYSTEM, Administrators and " + user_name;
 
@@ -125,6 +149,7 @@ class Evaluator {
 std::uint32_t write_class_rights(ObjectKind kind) noexcept {
   std::uint32_t common = DELETE | WRITE_DAC | WRITE_OWNER | GENERIC_WRITE | GENERIC_ALL;
   if (kind == ObjectKind::folder) return common | FILE_ADD_FILE | FILE_DELETE_CHILD;
+  if (kind == ObjectKind::ancestor) return common | FILE_DELETE_CHILD;
   return common | FILE_WRITE_DATA | FILE_APPEND_DATA;
 }
 

@@ -19,9 +19,15 @@
 //     C:\Program Files and, on many installs, C:\);
 //   - no NULL DACL; only allow and deny entries; no deny entry for the three;
 //   - other principals may hold allow entries (Users read C:\ on every install) but no
-//     write-class right: add file, delete child, delete, change permissions, take ownership,
-//     generic write or generic all. "Add subfolder" alone is allowed: Authenticated Users hold
-//     it on C:\ by default and it cannot replace an existing child.
+//     write-class right: delete child, delete, change permissions, take ownership, generic
+//     write or generic all, and, on the folder that holds the file itself (ObjectKind::folder),
+//     add file: a DLL planted beside the backend would be loaded with it. "Add subfolder" is
+//     allowed everywhere (Authenticated Users hold it on C:\), and "add file" on the folders
+//     further up (ObjectKind::ancestor; Users hold it on C:\ProgramData): neither can replace
+//     an existing child, and those folders are not on the backend's DLL search path.
+//   - a failing system folder (a drive root, Windows, Program Files, ProgramData, Users) gets
+//     no icacls fix that would change it for every program on the host: the fix is to move the
+//     backend or config into a folder of its own (SPEC 5: a fix must never harm the host).
 // The main config file (SPEC 2; ObjectKind::config):
 //   - owner, NULL DACL, entry types and deny entries as for the file;
 //   - other principals may read it (it holds handles, not secrets) but hold no write-class
@@ -48,9 +54,10 @@
 namespace sts::win {
 
 enum class ObjectKind {
-  file,    // the backend executable
-  folder,  // a folder above the backend or the config file
-  config,  // the main config file
+  file,      // the backend executable
+  folder,    // the folder that holds the backend or the config file (or a secrets root)
+  ancestor,  // a folder above that one
+  config,    // the main config file
 };
 
 struct AclVerdict {

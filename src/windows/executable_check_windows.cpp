@@ -84,24 +84,37 @@ std::string final_path_of(HANDLE h) {
   return strip_device_prefix(std::wstring(buf, n));
 }
 
+struct FolderAbove {
+  std::string path;
+  win::ObjectKind kind;  // folder: the one that holds the file; ancestor: further up
+};
+
 // Every folder above `path` and, when links or junctions lead elsewhere, above its real path
 // (both can be used to swap the file), each once.
-std::vector<std::string> folders_above(const std::string& path, HANDLE held) {
-  std::vector<std::string> folders = ancestors(path);
-  const std::string final_path = final_path_of(held);
-  if (!final_path.empty() && lower(final_path) != lower(path)) {
-    for (auto& f : ancestors(final_path)) {
-      if (std::find_if(folders.begin(), folders.end(), [&](const std::string& g) { return lower(g) == lower(f); }) ==
-          folders.end()) {
-        folders.push_back(f);
+std::vector<FolderAbove> folders_above(const std::string& path, HANDLE held) {
+  std::vector<FolderAbove> folders;
+  auto add_all = [&](const std::string& file) {
+    const std::vector<std::string> above = ancestors(file);
+    for (std::size_t i = 0; i < above.size(); ++i) {
+      const win::ObjectKind kind = i == 0 ? win::ObjectKind::folder : win::ObjectKind::ancestor;
+      const auto same = std::find_if(folders.begin(), folders.end(),
+                                     [&](const FolderAbove& f) { return lower(f.path) == lower(above[i]); });
+      if (same == folders.end()) {
+        folders.push_back({above[i], kind});
+      } else if (kind == win::ObjectKind::folder) {
+        same->kind = kind;   // the stricter rule wins
       }
     }
-  }
+  };
+  add_all(path);
+  const std::string final_path = final_path_of(held);
+  if (!final_path.empty() && lower(final_path) != lower(path)) add_all(final_path);
   return folders;
 }
 
 // The folder rules of acl_rules.h on one folder; a folder whose permissions cannot be read fails.
-win::AclVerdict folder_verdict(const std::string& folder, const std::string& user, std::string_view guarded) {
+win::AclVerdict folder_verdict(const FolderAbove& above, const std::string& user, std::string_view guarded) {
+  const std::string& folder = above.path;
   std::wstring w = win::to_wide(folder);
   win::ScopedHandle dir(::CreateFileW(w.c_str(), READ_CONTROL, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
                                       nullptr, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, nullptr));
@@ -116,7 +129,7 @@ win::AclVerdict folder_verdict(const std::string& folder, const std::string& use
   if (!dir.valid()) return unreadable(win::system_message(::GetLastError()));
   auto info = win::read_security(dir.get());
   if (!info) return unreadable(info.error().message);
-  return win::evaluate_acl(*info, user, win::ObjectKind::folder, folder, guarded);
+  return win::evaluate_acl(*info, user, above.kind, folder, guarded);
 }
 
 class Checker {
@@ -166,7 +179,7 @@ class Checker {
       merge(win::evaluate_acl(*info, user, win::ObjectKind::file, path));
     }
 
-    for (const std::string& folder : folders_above(path, file.get())) merge(folder_verdict(folder, user, "the backend"));
+    for (const FolderAbove& folder : folders_above(path, file.get())) merge(folder_verdict(folder, user, "the backend"));
 
     check_header_and_hash(file.get(), path);
     if (first_error_) return std::move(*first_error_);
@@ -379,7 +392,7 @@ Status platform::check_config_file(const std::string& path, std::vector<CheckRul
                       info.error().os_error);
   }
   merge(win::evaluate_acl(*info, user, win::ObjectKind::config, absolute));
-  for (const std::string& folder : folders_above(absolute, file.get())) {
+  for (const FolderAbove& folder : folders_above(absolute, file.get())) {
     merge(folder_verdict(folder, user, "the config file"));
   }
   if (error) return *error;

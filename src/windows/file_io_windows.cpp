@@ -1,5 +1,5 @@
 // The file hooks of file_io.h on Windows: secret files read beneath a root, output files, and
-// the audit log. (read_file, for non-secret files, lives in read_file_windows.cpp.)
+// the audit log, and read_file for non-secret files (configs, documents).
 //
 // read_beneath: the name is checked first (no "..", drive letter, UNC or absolute path, no
 //   name:stream, no device name such as CON or NUL with or without an extension, nothing
@@ -10,7 +10,9 @@
 //   (symbolic link, junction, mount point): unlike POSIX, no link is followed inside the root.
 //   Folders on the way are held without FILE_SHARE_DELETE, so they cannot be renamed while the
 //   walk stands in them; the file is opened FILE_NON_DIRECTORY_FILE, checked to be a disk file
-//   and read through that handle straight into secure memory.
+//   and to lie beneath the root's final path (GetFinalPathNameByHandleW of both handles: under
+//   Wine a Unix symbolic link reached through Z: is followed without being a reparse point), and
+//   read through that handle straight into secure memory.
 //
 // write_file_atomic: the destination is opened FILE_FLAG_OPEN_REPARSE_POINT and refused when it
 //   is a reparse point, a folder or not a disk file (CON, NUL, a pipe); the bytes go to a new
@@ -37,6 +39,7 @@
 #include "common/file_io_messages.h"
 #include "common/text.h"
 #include "stsecrets/check.h"
+#include "windows/owner_only.h"
 #include "windows/scoped_handle.h"
 #include "windows/security_descriptor.h"
 #include "windows/wide_string.h"
@@ -58,6 +61,7 @@ namespace sts::platform {
 namespace {
 
 using win::ScopedHandle;
+using win::OwnerOnlyAttributes;
 using win::ScopedLocal;
 
 // ---- small shared steps --------------------------------------------------------------------
@@ -121,29 +125,6 @@ DWORD write_all(HANDLE h, std::string_view bytes) {
   }
   return 0;
 }
-
-// A protected DACL with one entry: the current user, full control. Nothing is inherited from
-// the folder, whatever it would pass down.
-class OwnerOnlyAttributes {
- public:
-  OwnerOnlyAttributes() {
-    const std::string user = win::current_user_sid();
-    if (user.empty()) return;
-    const std::wstring sddl = L"D:P(A;;FA;;;" + win::to_wide(user) + L")";
-    if (!::ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl.c_str(), SDDL_REVISION_1, sd_.out(), nullptr)) return;
-    sa_.lpSecurityDescriptor = sd_.get();
-    ok_ = true;
-  }
-  OwnerOnlyAttributes(const OwnerOnlyAttributes&) = delete;
-  OwnerOnlyAttributes& operator=(const OwnerOnlyAttributes&) = delete;
-  bool ok() const { return ok_; }
-  SECURITY_ATTRIBUTES* get() { return &sa_; }
-
- private:
-  ScopedLocal<void> sd_;
-  SECURITY_ATTRIBUTES sa_{sizeof(SECURITY_ATTRIBUTES), nullptr, FALSE};
-  bool ok_ = false;
-};
 
 std::optional<BY_HANDLE_FILE_INFORMATION> file_info(HANDLE h) {
   BY_HANDLE_FILE_INFORMATION info{};
@@ -259,6 +240,31 @@ Error beneath_open_failed(const BeneathErrors& fail, NTSTATUS status) {
   if (status == kStatusNotADirectory) return fail.not_a_folder_on_the_way(err);
   if (status == kStatusFileIsADirectory) return fail.is_directory(err);
   return fail.cannot("open", win::system_message(static_cast<DWORD>(err)), err);
+}
+
+// The final path of an open handle ("\\?\C:\dir\name"), or "" when the system cannot say.
+std::wstring final_path(HANDLE h) {
+  std::wstring buf(MAX_PATH, L'\0');
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    const DWORD n = ::GetFinalPathNameByHandleW(h, buf.data(), static_cast<DWORD>(buf.size()),
+                                                FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
+    if (n == 0) return {};
+    if (n < buf.size()) {
+      buf.resize(n);
+      return buf;
+    }
+    buf.resize(n);  // n is the size needed, terminator included
+  }
+  return {};
+}
+
+// Whether `inner` is strictly beneath the folder `outer` (both final paths); names compare
+// case-insensitively, as the file system compares them.
+bool is_beneath(std::wstring_view outer, std::wstring_view inner) {
+  if (!outer.empty() && outer.back() == L'\\') outer.remove_suffix(1);  // a drive root "C:\"
+  if (inner.size() <= outer.size() + 1 || inner[outer.size()] != L'\\') return false;
+  return ::CompareStringOrdinal(inner.data(), static_cast<int>(outer.size()), outer.data(), static_cast<int>(outer.size()),
+                                TRUE) == CSTR_EQUAL;
 }
 
 // Reads at most max_bytes + 1 bytes into secure memory; 0 or the Windows error.
@@ -538,6 +544,13 @@ Result<SecureBuffer> read_beneath(const std::string& root, std::string_view rela
     const DWORD err = ::GetLastError();
     return fail.root_unusable(win::system_message(err), static_cast<int>(err));
   }
+  // Where the root really is, for the final-path check below (held without delete sharing, it
+  // cannot be renamed meanwhile).
+  const std::wstring root_final = final_path(folder.get());
+  if (root_final.empty()) {
+    const DWORD err = ::GetLastError();
+    return fail.root_unusable(win::system_message(err), static_cast<int>(err));
+  }
   const auto parts = split_components(relative);
   std::string walked = fail.root();
   ScopedHandle file;
@@ -561,6 +574,15 @@ Result<SecureBuffer> read_beneath(const std::string& root, std::string_view rela
   }
   if (!file.valid()) return fail.is_directory();  // "." and the like: the root itself
   if (::GetFileType(file.get()) != FILE_TYPE_DISK) return fail.not_regular(kind_of_handle(file.get()));
+  // Where the handle really is. Windows links are reparse points, refused on the walk; but Wine
+  // follows a Unix symbolic link seen through a drive (Z:) without reporting a reparse point, and
+  // only the final path shows where it led.
+  const std::wstring file_final = final_path(file.get());
+  if (file_final.empty()) {
+    const DWORD err = ::GetLastError();
+    return fail.cannot("inspect", win::system_message(err), static_cast<int>(err));
+  }
+  if (!is_beneath(root_final, file_final)) return fail.leaves_root(0);
   LARGE_INTEGER size{};
   if (!::GetFileSizeEx(file.get(), &size)) {
     const DWORD err = ::GetLastError();
@@ -651,13 +673,18 @@ Status append_audit_line(const std::string& path, std::string_view line, std::ui
 // read_file: a non-secret file (configs, documents) read whole, capped, never blocking on a
 // FIFO: opened non-blocking, then only a regular (disk) file is read.
 Result<std::string> read_file(const std::string& path, std::size_t max_bytes) {
-  const std::string shown = quote_text(path, 512);
+  // Controls escaped, backslashes left alone: they are the separators of a Windows path, and
+  // quote_text would double them.
+  const std::string shown = escape_controls(path.size() <= 512 ? std::string_view(path) : std::string_view(path).substr(0, 512));
   auto fail = [&](const std::string& why, int err = 0) {
     return make_error(Code::config_unreadable, "cannot read " + shown + ": " + why, err);
   };
   auto os_fail = [&](DWORD e) { return fail(win::system_message(e), static_cast<int>(e)); };
+  // FILE_FLAG_BACKUP_SEMANTICS: without it a folder fails to open with "Access is denied", and the
+  // operator would look for a permission problem instead of a wrong path.
   win::ScopedHandle file(::CreateFileW(win::to_wide(path).c_str(), GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE,
-                                       nullptr, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr));
+                                       nullptr, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL | FILE_FLAG_BACKUP_SEMANTICS,
+                                       nullptr));
   if (!file.valid()) return os_fail(::GetLastError());
   if (::GetFileType(file.get()) != FILE_TYPE_DISK) return fail("it is not a regular file (a pipe or a device)");
   BY_HANDLE_FILE_INFORMATION info{};

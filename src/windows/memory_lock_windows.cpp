@@ -1,7 +1,10 @@
 // Locked pages for the secure arena on Windows: VirtualAlloc + VirtualLock, SecureZeroMemory.
-// Windows writes no core dumps of its own; WER/minidumps are out of scope (SPEC "Attacker 3"
-// is addressed by keeping the pages locked and zeroing them before release). Windows has no
-// fork(): a child process never inherits this address space, so there is nothing to exclude.
+// Windows writes no core dumps of its own; a crash goes to Windows Error Reporting, whose dumps
+// (LocalDumps, or a report) the system's settings decide. Where Windows offers it (Windows 10
+// 1709 and later), each region is registered with WerRegisterExcludedMemoryBlock, the analogue of
+// MADV_DONTDUMP: WER leaves it out of the dumps it writes. It is looked up at run time, since
+// older systems and Wine (8.0) lack it; there the pages are still locked and zeroed before
+// release. Windows has no fork(): a child process never inherits this address space.
 #if !defined(_WIN32)
 #error "memory_lock_windows.cpp is for Windows; CMake should have picked src/posix"
 #endif
@@ -12,6 +15,37 @@
 #include <windows.h>
 
 namespace sts::platform {
+namespace {
+
+// kernel32's WerRegisterExcludedMemoryBlock / WerUnregisterExcludedMemoryBlock, or nullptr.
+struct WerExclusion {
+  using RegisterFn = HRESULT(WINAPI*)(const void*, DWORD);
+  using UnregisterFn = HRESULT(WINAPI*)(const void*);
+  RegisterFn add = nullptr;
+  UnregisterFn remove = nullptr;
+
+  static const WerExclusion& get() {
+    static const WerExclusion instance;
+    return instance;
+  }
+
+ private:
+  WerExclusion() {
+    HMODULE kernel32 = ::GetModuleHandleW(L"kernel32.dll");
+    if (kernel32 == nullptr) return;
+    // Through void(*)() so the compiler accepts the cast from FARPROC.
+    add = reinterpret_cast<RegisterFn>(
+        reinterpret_cast<void (*)()>(::GetProcAddress(kernel32, "WerRegisterExcludedMemoryBlock")));
+    remove = reinterpret_cast<UnregisterFn>(
+        reinterpret_cast<void (*)()>(::GetProcAddress(kernel32, "WerUnregisterExcludedMemoryBlock")));
+    if (add == nullptr || remove == nullptr) {  // one without the other is of no use
+      add = nullptr;
+      remove = nullptr;
+    }
+  }
+};
+
+}  // namespace
 
 std::size_t page_size() noexcept {
   static const std::size_t size = [] {
@@ -28,6 +62,10 @@ LockedRegion map_locked(std::size_t size) noexcept {
   if (p == nullptr) return r;
   r.base = p;
   r.size = size;
+  // Out of WER dumps where the system can (best effort: at most 512 blocks per process).
+  if (const auto& wer = WerExclusion::get(); wer.add != nullptr && size <= MAXDWORD) {
+    (void)wer.add(p, static_cast<DWORD>(size));
+  }
   if (::VirtualLock(p, size)) {
     r.locked = true;
     return r;
@@ -51,6 +89,7 @@ LockedRegion map_locked(std::size_t size) noexcept {
 
 void unmap_locked(const LockedRegion& region) noexcept {
   if (region.base == nullptr) return;
+  if (const auto& wer = WerExclusion::get(); wer.remove != nullptr) (void)wer.remove(region.base);
   if (region.locked) (void)::VirtualUnlock(region.base, region.size);
   (void)::VirtualFree(region.base, 0, MEM_RELEASE);
 }

@@ -11,7 +11,8 @@
 // - What it inherits: bInheritHandles is TRUE but PROC_THREAD_ATTRIBUTE_HANDLE_LIST limits
 //   inheritance to the three pipe ends, which must themselves be inheritable.
 // - Environment: CREATE_UNICODE_ENVIRONMENT with the minimal block of child_environment().
-// - Containment: a job object with KILL_ON_JOB_CLOSE. See start_in_job() for how it is assigned.
+// - Containment: a job object with KILL_ON_JOB_CLOSE, the child born suspended in it
+//   (child_process.h, shared with sts::run_command).
 // - I/O: the parent's ends are overlapped named pipes served from this thread with one
 //   WaitForMultipleObjects loop, so stdin is written while stdout and stderr are read (no
 //   deadlock when both exceed the pipe buffer), caps are enforced as bytes arrive, and the
@@ -22,15 +23,18 @@
 #endif
 
 #include "common/process.h"
+#include "common/platform_names.h"
 #include "common/run_outcome.h"
+#include "common/text.h"
 
+#include "windows/child_process.h"
+#include "windows/owner_only.h"
 #include "windows/scoped_handle.h"
 #include "windows/security_descriptor.h"
 #include "windows/wide_string.h"
 
 #include <windows.h>
 #include <bcrypt.h>
-#include <sddl.h>
 
 #include <algorithm>
 #include <atomic>
@@ -44,70 +48,10 @@ namespace sts {
 namespace {
 
 using win::ScopedHandle;
-using win::ScopedLocal;
 using Clock = std::chrono::steady_clock;
 
 constexpr DWORD kPipeBuffer = 64 * 1024;
 constexpr std::chrono::milliseconds kExitGrace{2000};
-
-std::string upper_ascii(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
-// Quoting for CommandLineToArgvW / the MSVC runtime: backslashes are literal unless they precede
-// a quote; then each doubles, and the quote is escaped.
-void append_quoted(std::wstring& cmd, std::wstring_view arg) {
-  if (!arg.empty() && arg.find_first_of(L" \t\n\v\"") == std::wstring_view::npos) {
-    cmd += arg;
-    return;
-  }
-  cmd += L'"';
-  std::size_t backslashes = 0;
-  for (wchar_t c : arg) {
-    if (c == L'\\') {
-      ++backslashes;
-      continue;
-    }
-    if (c == L'"') {
-      cmd.append(backslashes * 2 + 1, L'\\');
-    } else {
-      cmd.append(backslashes, L'\\');
-    }
-    backslashes = 0;
-    cmd += c;
-  }
-  cmd.append(backslashes * 2, L'\\');
-  cmd += L'"';
-}
-
-Environment process_environment() {
-  Environment env;
-  wchar_t* block = ::GetEnvironmentStringsW();
-  if (block == nullptr) return env;
-  for (const wchar_t* p = block; *p != L'\0'; p += std::wcslen(p) + 1) {
-    std::wstring_view entry(p);
-    std::size_t eq = entry.find(L'=', 1);  // "=C:=C:\dir" entries start with '='; skip them
-    if (entry.front() == L'=' || eq == std::wstring_view::npos) continue;
-    env.emplace(win::to_utf8(entry.substr(0, eq)), win::to_utf8(entry.substr(eq + 1)));
-  }
-  ::FreeEnvironmentStringsW(block);
-  return env;
-}
-
-// Windows variable names are case-insensitive. Returns the caller's entry (its spelling).
-const std::pair<const std::string, std::string>* find_entry(const Environment& env, std::string_view name) {
-  std::string want = upper_ascii(name);
-  for (const auto& kv : env) {
-    if (upper_ascii(kv.first) == want) return &kv;
-  }
-  return nullptr;
-}
-const std::string* find_var(const Environment& env, std::string_view name) {
-  const auto* kv = find_entry(env, name);
-  return kv != nullptr ? &kv->second : nullptr;
-}
 
 std::string system_root() {
   wchar_t buf[MAX_PATH];
@@ -219,16 +163,13 @@ class Run {
     if (app.rfind(L"\\\\?\\", 0) == 0 && app.size() > 6 && app[5] == L':' && app.size() - 4 < MAX_PATH) app = app.substr(4);
 
     std::wstring cmd;
-    append_quoted(cmd, app);
-    for (const std::string& a : o_.arguments) {
-      cmd += L' ';
-      append_quoted(cmd, win::to_wide(a));
-    }
+    win::append_argument(cmd, app);
+    for (const std::string& a : o_.arguments) win::append_argument(cmd, win::to_wide(a));
 
     Environment own;
     const Environment* caller = o_.caller_environment;
     if (caller == nullptr) {
-      own = process_environment();
+      own = current_environment();
       caller = &own;
     }
     std::wstring env_block;
@@ -238,15 +179,11 @@ class Run {
     }
     env_block += L'\0';
 
-    // Our pipe ends: owner-only DACL.
-    ScopedLocal<void> sd;
-    SECURITY_ATTRIBUTES owner_only{sizeof(SECURITY_ATTRIBUTES), nullptr, FALSE};
-    std::wstring sddl = L"D:P(A;;GA;;;" + win::to_wide(win::current_user_sid()) + L")";
-    if (::ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl.c_str(), SDDL_REVISION_1, sd.out(), nullptr)) {
-      owner_only.lpSecurityDescriptor = sd.get();
-    }
+    // Our pipe ends: owner-only DACL (without one, the default DACL of the token applies).
+    win::OwnerOnlyAttributes owner_only;
     PipePair in, out, err;
-    if (!make_pipe(true, &owner_only, in) || !make_pipe(false, &owner_only, out) || !make_pipe(false, &owner_only, err)) {
+    if (!make_pipe(true, owner_only.get(), in) || !make_pipe(false, owner_only.get(), out) ||
+        !make_pipe(false, owner_only.get(), err)) {
       return spawn_failed(SpawnStage::pipes, ::GetLastError());
     }
     in_.pipe = std::move(in.ours);
@@ -261,71 +198,18 @@ class Run {
     return true;
   }
 
-  // Job assignment. Two ways avoid the window in which a child could start a grandchild outside
-  // the job (DESIGN pitfalls): PROC_THREAD_ATTRIBUTE_JOB_LIST (Windows 10 1607+; the process is
-  // born in the job) and CREATE_SUSPENDED followed by AssignProcessToJobObject before the first
-  // instruction runs. We do both: ask for the job list, always create suspended, and before
-  // resuming verify with IsProcessInJob, assigning it if the attribute was unsupported or
-  // ignored. So the child never runs outside the job on any Windows version, and under Wine
-  // (8.0 accepts the job-list attribute; assignment of a suspended process works too).
+  // The child starts suspended in a fresh kill-on-close job, inheriting only its three pipe
+  // ends (child_process.h). Its working folder is the backend's own (checked) folder, not the
+  // caller's.
   bool start_in_job(const std::wstring& app, std::wstring& cmd, std::wstring& env_block, HANDLE child_in,
                     HANDLE child_out, HANDLE child_err) {
-    job_.reset(::CreateJobObjectW(nullptr, nullptr));
-    if (!job_.valid()) return spawn_failed(SpawnStage::containment, ::GetLastError());
-    JOBOBJECT_EXTENDED_LIMIT_INFORMATION limits{};
-    // Kill the whole tree when the last job handle closes (ours: also when the caller dies).
-    limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE | JOB_OBJECT_LIMIT_DIE_ON_UNHANDLED_EXCEPTION;
-    if (!::SetInformationJobObject(job_.get(), JobObjectExtendedLimitInformation, &limits, sizeof limits)) {
-      return spawn_failed(SpawnStage::containment, ::GetLastError());
-    }
-
-    SIZE_T size = 0;
-    ::InitializeProcThreadAttributeList(nullptr, 2, 0, &size);
-    auto storage = std::make_unique<unsigned char[]>(size);
-    auto* attrs = reinterpret_cast<LPPROC_THREAD_ATTRIBUTE_LIST>(storage.get());
-    if (!::InitializeProcThreadAttributeList(attrs, 2, 0, &size)) return spawn_failed(SpawnStage::attributes, ::GetLastError());
-    struct Deleter {
-      LPPROC_THREAD_ATTRIBUTE_LIST a;
-      ~Deleter() { ::DeleteProcThreadAttributeList(a); }
-    } deleter{attrs};
-    HANDLE inherit[3] = {child_in, child_out, child_err};
-    if (!::UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, inherit, sizeof inherit, nullptr, nullptr)) {
-      return spawn_failed(SpawnStage::attributes, ::GetLastError());
-    }
-    HANDLE job = job_.get();
-    (void)::UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_JOB_LIST, &job, sizeof job, nullptr, nullptr);
-
-    STARTUPINFOEXW si{};
-    si.StartupInfo.cb = sizeof si;
-    si.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
-    si.StartupInfo.hStdInput = child_in;
-    si.StartupInfo.hStdOutput = child_out;
-    si.StartupInfo.hStdError = child_err;
-    si.lpAttributeList = attrs;
-    // The working folder is the backend's own (checked) folder, not the caller's.
     std::wstring cwd = app.substr(0, app.find_last_of(L'\\'));
     if (cwd.size() == 2) cwd += L'\\';
-    PROCESS_INFORMATION pi{};
-    DWORD flags = CREATE_SUSPENDED | CREATE_NO_WINDOW | CREATE_UNICODE_ENVIRONMENT | EXTENDED_STARTUPINFO_PRESENT;
-    if (!::CreateProcessW(app.c_str(), cmd.data(), nullptr, nullptr, TRUE, flags, env_block.data(), cwd.c_str(),
-                          &si.StartupInfo, &pi)) {
-      return spawn_failed(SpawnStage::create_process, ::GetLastError());
-    }
-    process_.reset(pi.hProcess);
-    ScopedHandle thread(pi.hThread);
-    BOOL in_job = FALSE;
-    if (!::IsProcessInJob(process_.get(), job_.get(), &in_job) || !in_job) {
-      if (!::AssignProcessToJobObject(job_.get(), process_.get())) {
-        DWORD e = ::GetLastError();
-        ::TerminateProcess(process_.get(), 1);
-        return spawn_failed(SpawnStage::containment, e);
-      }
-    }
-    if (::ResumeThread(thread.get()) == static_cast<DWORD>(-1)) {
-      DWORD e = ::GetLastError();
-      ::TerminateJobObject(job_.get(), 1);
-      return spawn_failed(SpawnStage::resume, e);
-    }
+    const win::ChildSpec spec{app, cmd, &env_block, cwd.c_str(), {child_in, child_out, child_err}, CREATE_NO_WINDOW};
+    win::StartedChild child;
+    if (const auto failure = win::start_in_job(spec, child)) return spawn_failed(failure->stage, failure->error);
+    job_ = std::move(child.job);
+    process_ = std::move(child.process);
     return true;
   }
 
@@ -502,18 +386,18 @@ std::vector<std::string> platform::child_environment(const std::vector<std::stri
   std::map<std::string, std::string> block;
   const std::string root = system_root();
   const std::string drive = root.size() >= 2 ? root.substr(0, 2) : std::string("C:");
-  auto put = [&](const std::string& n, const std::string& v) { block[upper_ascii(n)] = n + "=" + v; };
+  auto put = [&](const std::string& n, const std::string& v) { block[ascii_upper(n)] = n + "=" + v; };
   put("SystemRoot", root);
   put("SystemDrive", drive);
-  const std::string* temp = find_var(caller, "TEMP");
-  const std::string* tmp = find_var(caller, "TMP");
+  const std::string* temp = find_env(caller, "TEMP");
+  const std::string* tmp = find_env(caller, "TMP");
   std::string fallback = temp_dir();
   put("TEMP", temp != nullptr ? *temp : fallback);
   put("TMP", tmp != nullptr ? *tmp : (temp != nullptr ? *temp : fallback));
   put("PATH", root + "\\system32;" + root + ";" + root + "\\System32\\Wbem");
   for (const std::string& name : allow) {
     if (name.empty() || name.find('=') != std::string::npos) continue;
-    if (const auto* kv = find_entry(caller, name)) put(kv->first, kv->second);
+    if (const auto* kv = find_env_entry(caller, name)) put(kv->first, kv->second);
   }
   // CreateProcess wants the block sorted by upper-case name; the map already is.
   std::vector<std::string> out;

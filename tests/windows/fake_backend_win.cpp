@@ -1,5 +1,6 @@
 // The fake secret backend for the Windows tests: one program, the mode is argv[1].
 //   echo-request            answers {"h":{"value":"value-of-h"}} for every requested handle
+//   answer-some             the same, but leaves out the handles that start with "missing"
 //   hang                    sleeps forever
 //   hang-with-grandchild    starts `hang` (inheriting stdout/stderr; first tries to break away
 //                           from the job), prints "grandchild <pid> breakaway <0|1>" to stderr, hangs
@@ -76,7 +77,8 @@ DWORD start_hanging_child(bool try_breakaway, bool& broke_away) {
 
 int wmain(int argc, wchar_t** argv) {
   std::wstring mode = argc > 1 ? argv[1] : L"";
-  if (mode == L"echo-request") {
+  if (mode == L"echo-request" || mode == L"answer-some") {
+    const bool skip_missing = mode == L"answer-some";
     std::string req = read_stdin();
     std::size_t at = req.find("\"secrets\"");
     std::string resp = "{";
@@ -89,9 +91,10 @@ int wmain(int argc, wchar_t** argv) {
         if (q1 == std::string::npos || q1 > end) break;
         std::size_t q2 = req.find('"', q1 + 1);
         std::string h = req.substr(q1 + 1, q2 - q1 - 1);
+        p = q2 + 1;
+        if (skip_missing && h.rfind("missing", 0) == 0) continue;
         resp += std::string(first ? "" : ",") + "\"" + h + "\":{\"value\":\"value-of-" + h + "\"}";
         first = false;
-        p = q2 + 1;
       }
     }
     out(resp + "}");

@@ -276,6 +276,50 @@ TEST_CASE("the rights are named in words", "[acl]") {
   CHECK(win::account_name("S-1-5-21-1-2-3-1001") == "S-1-5-21-1-2-3-1001");
 }
 
+// The default DACLs of a Windows 10 install (icacls output turned into SDDL), which Wine cannot
+// store on a file: tested through the descriptor path.
+constexpr const wchar_t* kProgramDataSddl =   // Users: (OI)(CI)(RX) and (CI)(WD,AD,WEA,WA)
+    L"O:SYD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICIIO;GA;;;CO)(A;OICI;0x1200a9;;;BU)(A;CI;0x100116;;;BU)";
+constexpr const wchar_t* kDriveRootSddl =     // Authenticated Users: (OI)(CI)(IO)(M) and (AD)
+    L"O:SYD:(A;OICI;FA;;;BA)(A;OICI;FA;;;SY)(A;OICI;0x1200a9;;;BU)(A;OICIIO;SDGXGWGR;;;AU)(A;;0x4;;;AU)";
+
+TEST_CASE("system folders: C:\\ and C:\\ProgramData pass above the backend's own folder", "[acl][system]") {
+  const std::string user = win::current_user_sid();
+  for (const auto* sddl : {kProgramDataSddl, kDriveRootSddl}) {
+    auto info = win::parse_sddl(sddl);
+    REQUIRE(info);
+    // Further up, "add file" (Users on C:\ProgramData) cannot replace anything below.
+    auto above = win::evaluate_acl(*info, user, win::ObjectKind::ancestor, "C:\\ProgramData", "the config file");
+    INFO(above.failure.value_or(""));
+    CHECK_FALSE(above.failure);
+  }
+}
+
+TEST_CASE("system folders: as the backend's own folder, add file fails, and the fix is never icacls on it",
+          "[acl][system]") {
+  const std::string user = win::current_user_sid();
+  auto info = win::parse_sddl(kProgramDataSddl);
+  REQUIRE(info);
+  auto own = win::evaluate_acl(*info, user, win::ObjectKind::folder, "C:\\ProgramData");
+  REQUIRE(own.failure);
+  CHECK_THAT(*own.failure, Catch::Contains("folder C:\\ProgramData lets BUILTIN\\Users (S-1-5-32-545) add file"));
+  CHECK_THAT(*own.failure, Catch::EndsWith("so they could replace the backend: put the backend in a folder of its own "
+                                          "(such as C:\\Program Files\\stsecrets) instead of changing "
+                                          "C:\\ProgramData, a system folder"));
+  CHECK(own.failure->find("icacls") == std::string::npos);
+  for (const auto& rule : own.rules) CHECK(rule.fix.find("icacls") == std::string::npos);
+  // The same entries on a folder of the operator's own: the icacls fix.
+  auto mine = win::evaluate_acl(*info, user, win::ObjectKind::folder, "C:\\sts");
+  REQUIRE(mine.failure);
+  CHECK_THAT(*mine.failure, Catch::Contains("run icacls \"C:\\sts\" /remove:g *S-1-5-32-545"));
+  // Delete child is refused further up too: it would let them rename the folder below away.
+  auto writable = win::parse_sddl(L"O:SYD:(A;;FA;;;SY)(A;;0x40;;;BU)");
+  REQUIRE(writable);
+  auto up = win::evaluate_acl(*writable, user, win::ObjectKind::ancestor, "D:\\tools");
+  REQUIRE(up.failure);
+  CHECK_THAT(*up.failure, Catch::Contains("delete child"));
+}
+
 TEST_CASE("scripts are refused with a hint to wrap them in an .exe", "[scripts]") {
   TempDir tmp;
   REQUIRE(set_sddl(tmp.path(), "D:P(A;OICI;FA;;;{U})"));
