@@ -7,6 +7,8 @@
 //
 //   bench_backend                  answer every handle with "v-<handle>"
 //   bench_backend big N            answer every handle with N bytes of 'x' (memory benchmark)
+//   bench_backend sleep MS         read the request, sleep MS milliseconds, then answer as the
+//                                  default mode (parallel-backends benchmark: a slow secret store)
 //   bench_backend hang             never answer (timeout benchmark)
 //   bench_backend hang-with-grandchild
 //                                  fork a grandchild that holds stdout; both never answer
@@ -24,6 +26,7 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <string_view>
 
@@ -103,6 +106,12 @@ int main(int argc, char** argv) {
   if (mode == "big" && argc > 2) big = static_cast<std::size_t>(std::strtoull(argv[2], nullptr, 10));
 
   const std::string req = read_all(0);
+  if (mode == "sleep" && argc > 2) {
+    const long ms = std::strtol(argv[2], nullptr, 10);
+    timespec left{ms / 1000, (ms % 1000) * 1000000L};
+    while (::nanosleep(&left, &left) != 0 && errno == EINTR) {
+    }
+  }
   std::string out;
   out.reserve(big != 0 ? big + 64 : req.size() * 3 + 16);
   out += '{';

@@ -1,13 +1,13 @@
 #!/bin/sh
 # Re-runs every benchmark of bench/README.md with one command:
-#   bench/run.sh              configure + build the bench preset, run all six, update README.md
-#   bench/run.sh --only 14    run some sections; --quick for a smoke run (README left alone)
+#   bench/run.sh              configure + build the bench preset, run every section, update README.md
+#   bench/run.sh --only 17    run some sections; --quick for a smoke run (README left alone)
 # BUILD_DIR overrides the build directory (default: the preset's build/bench).
 set -eu
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build/bench}
 cmake --preset bench -B "$BUILD_DIR" >/dev/null
-cmake --build "$BUILD_DIR" --target sts_bench sts_bench_backend -j "$(nproc)"
+cmake --build "$BUILD_DIR" --target sts_bench -j "$(nproc)"
 out=$(mktemp)
 trap 'rm -f "$out" "$out.readme"' EXIT
 "$BUILD_DIR/bench/sts_bench" "$@" | tee "$out"

@@ -49,3 +49,33 @@ function(sts_apply_options target)
     target_link_options(${target} PRIVATE -fsanitize=thread)
   endif()
 endfunction()
+
+# The stsecrets command carries its C++ dependencies (libstdc++, libgcc, yaml-cpp, libcrypto)
+# inside itself and loads only libc and libm: with six shared libraries bound at start-up
+# (-z now), the dynamic loader alone took about 6.4 million instructions of every run, more
+# than the command's own work (bench/README.md, "CLI startup"). The binary stays a PIE with
+# full RELRO, BIND_NOW, an NX stack, the stack protector and FORTIFY, all of which
+# security/check-hardening.sh reads from its libc imports. libc stays shared, so name-service
+# lookups (getpwuid_r for `stsecrets check`) keep working with every NSS module.
+# --as-needed drops the shared yaml-cpp and libcrypto that the library's link interface also
+# names. Sanitizer builds keep the shared libraries (their runtimes interpose on them).
+option(STS_CLI_STATIC_DEPS "Link the stsecrets command's C++ dependencies statically (libc stays shared)" ON)
+
+function(sts_link_cli_dependencies_statically target)
+  if(NOT STS_CLI_STATIC_DEPS OR STS_SANITIZE OR STS_TSAN OR WIN32 OR APPLE OR MSVC)
+    return()
+  endif()
+  get_filename_component(crypto_dir "${OPENSSL_CRYPTO_LIBRARY}" DIRECTORY)
+  find_library(STS_CRYPTO_ARCHIVE NAMES libcrypto.a HINTS ${crypto_dir})
+  find_library(STS_YAML_CPP_ARCHIVE NAMES libyaml-cpp.a)
+  if(NOT STS_CRYPTO_ARCHIVE OR NOT STS_YAML_CPP_ARCHIVE)
+    message(STATUS "stsecrets command: libcrypto.a or libyaml-cpp.a not found, linking them shared "
+                   "(start-up is slower; see bench/README.md)")
+    return()
+  endif()
+  # The archives come right after the library on the link line, before the shared objects its
+  # interface adds, so they resolve every symbol and --as-needed leaves the .so files out.
+  target_link_libraries(${target} PRIVATE ${STS_YAML_CPP_ARCHIVE} ${STS_CRYPTO_ARCHIVE})
+  # --gc-sections: the archives bring whole objects; unused sections are pages to map at start.
+  target_link_options(${target} PRIVATE -static-libstdc++ -static-libgcc LINKER:--as-needed LINKER:--gc-sections)
+endfunction()

@@ -34,7 +34,14 @@
 #include "posix/path_rules.h"
 #include "posix/unique_fd.h"
 
-#include <openssl/evp.h>
+// The low-level SHA-256 interface, not EVP: EVP's first digest in a process initialises
+// OpenSSL's library context (reads openssl.cnf, loads the default provider, builds the name
+// maps, registers an atexit cleanup): about 6.5 million instructions, 0.9 ms, which is as much
+// as the whole backend spawn and is paid again by every `stsecrets` process (bench/README.md,
+// "CLI startup"). SHA256_Init/Update/Final are the same assembly (SHA-NI where the CPU has it)
+// without that set-up. OpenSSL 3 marks them deprecated but keeps them in every 3.x release.
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 
 #include <array>
 #include <cctype>
@@ -73,8 +80,8 @@ constexpr int kMaxInterpreters = 4;
 
 // SHA-256 of the whole file, read through `fd` with pread (the descriptor's offset stays 0).
 std::optional<std::string> sha256_of(int fd, int& err) {
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) { err = 0; return std::nullopt; }
+  SHA256_CTX ctx;
+  if (SHA256_Init(&ctx) != 1) { err = 0; return std::nullopt; }
   std::vector<unsigned char> buf(65536);
   off_t offset = 0;
   for (;;) {
@@ -85,18 +92,17 @@ std::optional<std::string> sha256_of(int fd, int& err) {
       return std::nullopt;
     }
     if (n == 0) break;
-    if (EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<std::size_t>(n)) != 1) { err = 0; return std::nullopt; }
+    if (SHA256_Update(&ctx, buf.data(), static_cast<std::size_t>(n)) != 1) { err = 0; return std::nullopt; }
     offset += n;
   }
-  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-  unsigned int len = 0;
-  if (EVP_DigestFinal_ex(ctx.get(), md.data(), &len) != 1) { err = 0; return std::nullopt; }
+  std::array<unsigned char, SHA256_DIGEST_LENGTH> md{};
+  if (SHA256_Final(md.data(), &ctx) != 1) { err = 0; return std::nullopt; }
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
-  hex.reserve(len * 2u);
-  for (unsigned int i = 0; i < len; ++i) {
-    hex += kHex[md[i] >> 4];
-    hex += kHex[md[i] & 0x0f];
+  hex.reserve(md.size() * 2u);
+  for (unsigned char byte : md) {
+    hex += kHex[byte >> 4];
+    hex += kHex[byte & 0x0f];
   }
   return hex;
 }

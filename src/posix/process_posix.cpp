@@ -94,6 +94,11 @@ constexpr milliseconds kHardStopSlack{750};
 constexpr milliseconds kSupervisorGrace{500};
 constexpr milliseconds kLongestTimeout{24LL * 3600 * 1000 * 365};
 constexpr std::size_t kReadChunk = 64 * 1024;
+// stdout's first buffer: one page, which most responses fit and which comes from the arena's
+// shared first chunk. A first buffer of kReadChunk got a locked mapping of its own on every run
+// (mmap, two madvise, mlock faulting in 16 pages, then munlock and munmap): about 100 us of a
+// 1.1 ms run in the benchmark VM (bench/README.md). Larger answers grow from there as before.
+constexpr std::size_t kFirstRead = 4096;
 
 // ---- containment: what this host permits -----------------------------------------------------
 
@@ -402,7 +407,7 @@ class BackendRun {
     SecureBuffer& out = end_.out;
     const std::size_t limit = stream_limit();
     if (out.spare_size() == 0 && out.size() < limit) {
-      const std::size_t want = std::max(out.size() * 2, out.size() + kReadChunk);
+      const std::size_t want = out.size() == 0 ? kFirstRead : std::max(out.size() * 2, out.size() + kReadChunk);
       out.reserve(std::min(limit, want));
     }
     const std::size_t room = std::min({out.spare_size(), limit - out.size(), kReadChunk});

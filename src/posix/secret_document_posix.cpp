@@ -47,6 +47,9 @@ class Rules {
     if (!ok && !error_) error_ = make_error(code, std::move(message));
   }
   const std::optional<Error>& error() const { return error_; }
+  // Texts of a rule that passed are only for the report: without one, the success path builds
+  // none (user and group names cost a getpwuid_r each, which reads /etc/passwd through NSS).
+  bool reporting() const { return report_ != nullptr; }
 
  private:
   ExecutableReport* report_;
@@ -77,10 +80,12 @@ void judge_document(const std::string& shown, const struct stat& st, std::size_t
                 ", not a regular file: point path at the document itself");
   if (!regular) return;
 
-  const std::string chown_fix = "chown " + posix::user_arg(::geteuid()) + " " + shown;
-  rules.add("owner", trusted_owner(st.st_uid), posix::user_text(st.st_uid), chown_fix, Code::config_insecure,
-            "secrets document " + shown + " is owned by " + posix::user_text(st.st_uid) + ", not by " +
-                owner_wanted() + ", and its owner chooses the secrets: run " + chown_fix);
+  if (const bool owner_ok = trusted_owner(st.st_uid); !owner_ok || rules.reporting()) {
+    const std::string chown_fix = "chown " + posix::user_arg(::geteuid()) + " " + shown;
+    rules.add("owner", owner_ok, posix::user_text(st.st_uid), chown_fix, Code::config_insecure,
+              "secrets document " + shown + " is owned by " + posix::user_text(st.st_uid) + ", not by " +
+                  owner_wanted() + ", and its owner chooses the secrets: run " + chown_fix);
+  }
 
   const bool private_mode = (st.st_mode & 077) == 0;
   const std::string chmod_fix = "chmod 600 " + shown;
