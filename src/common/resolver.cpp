@@ -24,6 +24,7 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <unordered_map>
 
 namespace sts {
 namespace {
@@ -88,7 +89,7 @@ struct Resolver::Impl {
   SecretCache cache;
 
   std::mutex uses_mu;
-  std::map<std::string, std::vector<HandleUse>, std::less<>> uses_seen;
+  std::unordered_map<std::string, std::vector<HandleUse>> uses_seen;   // looked up once per use of every resolve
 
   std::shared_ptr<Subscription::Registry> registry = std::make_shared<Subscription::Registry>();
 
@@ -313,6 +314,7 @@ template <class Use>
 Result<ResolveReport> Resolver::Impl::lookup_pinned(const std::vector<HandleUse>& uses,
                                                     std::vector<std::string>& changed, Use&& use) {
   std::optional<ResolveReport> total;
+  std::vector<std::string> handles;   // sorted, unique: computed once
   for (int i = 0; i < kMaxLookups; ++i) {
     auto report = lookup(uses, changed);
     if (!report) return report;
@@ -323,7 +325,8 @@ Result<ResolveReport> Resolver::Impl::lookup_pinned(const std::vector<HandleUse>
       total->failures = std::move(report->failures);
     }
     if (!total->failures.empty() || total->handles == 0) return std::move(*total);
-    const CacheSnapshot snapshot = cache.snapshot(unique_handles(uses));
+    if (handles.empty()) handles = unique_handles(uses);
+    const CacheSnapshot snapshot = cache.snapshot(handles);
     if (snapshot.missing().empty()) {
       if (Status st = use(snapshot, *total); !st) return std::move(st).error();
       return std::move(*total);

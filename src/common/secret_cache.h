@@ -37,6 +37,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <unordered_set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -155,7 +156,7 @@ class SecretCache final : public ValueLookup {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   Entries values_;
-  mutable std::multiset<const SecureBuffer*> pinned_;    // values a with_value() callback or a snapshot is using
+  mutable std::unordered_multiset<const SecureBuffer*> pinned_;  // values a with_value() callback or a snapshot is using
   std::map<std::string, std::shared_ptr<Flight>, std::less<>> in_flight_;
 };
 
