@@ -313,7 +313,7 @@ std::string type_list(bool builtin_only = false) {
 // A handle anywhere in a setting's value: the one walker, without the top-level rule.
 bool holds_handle(const YAML::Node& node) {
   bool found = false;
-  Status walked = walk_handle_sites(node, WalkOptions{{}, false}, [&](const HandleSite&) { found = true; });
+  Status walked = walk_handle_sites(node, WalkOptions{{}, false, false}, [&](const HandleSite&) { found = true; });
   return found || !walked;   // a setting too deep to walk is refused as if it held a handle
 }
 

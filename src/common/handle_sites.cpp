@@ -73,7 +73,8 @@ class Walker {
     std::size_t i = 0;
     for (const auto& item : node) {
       const std::size_t mark = path_.size();
-      path_ += '[' + std::to_string(i++) + ']';
+      if (options_.key_paths) path_ += '[' + std::to_string(i) + ']';
+      ++i;
       Status st = walk(item, depth + 1, in_setting);
       path_.resize(mark);
       if (!st) return st;
@@ -89,8 +90,8 @@ class Walker {
       if (key.IsScalar()) {
         const std::string& k = key.Scalar();
         if (depth == 0 && options_.top_level_settings && is_setting_key(k)) setting = true;
-        append_key(path_, k);
-      } else {
+        if (options_.key_paths) append_key(path_, k);
+      } else if (options_.key_paths) {
         path_ += key.IsMap() ? "[<map>]" : key.IsSequence() ? "[<list>]" : "[<null>]";
       }
       Status st = walk(kv.second, depth + 1, setting);

@@ -52,6 +52,7 @@ struct HandleSite {
 struct WalkOptions {
   std::string_view origin;      // names the document in errors
   bool top_level_settings = true;   // mark sites under top-level secret_* / multi_secret_backends keys
+  bool key_paths = true;            // build key paths (substitution needs none: key_path is then "")
 };
 
 // Calls visit for every handle site in document order. Errors: the depth/visit limits only.

@@ -276,8 +276,9 @@ Result<CacheRefresh> SecretCache::refresh(Fetcher& fetcher) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     names.reserve(values_.size());
-    for (const auto& [h, e] : values_) names.push_back(h);  // map order: sorted, unique
+    for (const auto& [h, e] : values_) names.push_back(h);
   }
+  std::sort(names.begin(), names.end());   // a fetch takes sorted, unique handles
   CacheRefresh out;
   if (names.empty()) return out;
   log::debug("secret cache: refreshing " + std::to_string(names.size()) + " handle(s) in one backend run");

@@ -45,7 +45,7 @@ Result<std::vector<std::string>> substitute_documents(std::vector<Document>& doc
   std::vector<Target> targets;
   for (const auto& doc : docs) {
     // The scan already refused tagged handles, settings holding handles and over-deep documents.
-    (void)walk_handle_sites(doc.root, WalkOptions{doc.origin, true}, [&](const HandleSite& site) {
+    (void)walk_handle_sites(doc.root, WalkOptions{doc.origin, true, false}, [&](const HandleSite& site) {
       if (!site.tagged && !site.in_setting) targets.push_back(Target{site.node, std::string(site.handle)});
     });
   }
