@@ -142,4 +142,14 @@ Result<std::vector<std::string>> parse_document_key(std::string_view key) {
   return parts;
 }
 
+std::optional<std::vector<std::string>> parse_key_or_fail(const std::string& key, std::string_view label,
+                                                          FetchResult& result) {
+  auto parts = parse_document_key(key);
+  if (parts) return std::move(parts).value();
+  Error e = std::move(parts).error();
+  e.message = std::string(label) + ": " + e.message;
+  result.failures.emplace(key, std::move(e));
+  return std::nullopt;
+}
+
 }  // namespace sts

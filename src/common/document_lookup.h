@@ -39,6 +39,7 @@
 #include "stsecrets/fetcher.h"
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,10 +47,15 @@
 namespace sts {
 
 // Maps and lists nested deeper than this make the document an error.
-constexpr std::size_t kMaxDocumentDepth = 64;
+constexpr std::size_t kMaxDocumentDepth = 32;   // as kMaxJsonDepth (the one JSON reader)
 
 // The decoded parts of a key ("a~1b/c" -> {"a/b", "c"}). Errors: Code::handle_invalid.
 Result<std::vector<std::string>> parse_document_key(std::string_view key);
+
+// parse_document_key, or nullopt after recording the key's failure in `result` (prefixed with
+// `label`): the first step of both lookups.
+std::optional<std::vector<std::string>> parse_key_or_fail(const std::string& key, std::string_view label,
+                                                          FetchResult& result);
 
 // `label` names the backend and document in messages.
 Result<FetchResult> lookup_json(std::string_view document, const std::vector<std::string>& keys,

@@ -224,13 +224,8 @@ Result<FetchResult> lookup_yaml(std::string_view document, const std::vector<std
   }
   FetchResult result;
   for (const auto& key : keys) {
-    auto parts = parse_document_key(key);
-    if (!parts) {
-      Error e = std::move(parts).error();
-      e.message = std::string(label) + ": " + e.message;
-      result.failures.emplace(key, std::move(e));
-      continue;
-    }
+    auto parts = parse_key_or_fail(key, label, result);
+    if (!parts) continue;
     Outcome o;
     const YAML::Node leaf = descend(root, *parts, o);
     if (o.reached == o.parts && o.stop == Shape::string) {

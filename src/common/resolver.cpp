@@ -131,6 +131,22 @@ struct Resolver::Impl {
     return started;
   }
 
+  // Counts a lookup's or a refresh's failures by code (stats_mu held); true when a backend run
+  // failed as a whole, for this lookup or for one of its handles.
+  template <class Got>
+  bool count_failures(const Got& got) {
+    if (!got) {
+      ++stats.failures_by_code[code_name(got.error().code)];
+      return run_failed(got.error().code);
+    }
+    bool run = false;
+    for (const auto& [h, e] : got->failures) {
+      ++stats.failures_by_code[code_name(e.code)];
+      run = run || run_failed(e.code);
+    }
+    return run;
+  }
+
   // ---- uses and notifications ------------------------------------------------------------------
   void record_uses(const std::vector<HandleUse>& uses) {
     std::lock_guard<std::mutex> lock(uses_mu);
@@ -240,15 +256,8 @@ Result<CacheLookup> Resolver::Impl::lookup_once(const std::vector<std::string>& 
       stats.hits += hits;
       stats.misses += handles.size() - hits;
     }
-    if (!got) {
-      ++stats.failures_by_code[code_name(got.error().code)];
-    } else {
-      for (const auto& [h, e] : got->failures) {
-        ++stats.failures_by_code[code_name(e.code)];
-        backend_failed = backend_failed || run_failed(e.code);
-      }
-      if (got->backend_runs > 0 && !backend_failed) started = true;
-    }
+    backend_failed = count_failures(got) || backend_failed;
+    if (got && got->backend_runs > 0 && !backend_failed) started = true;
   }
   if (got) changed.insert(changed.end(), got->changed.begin(), got->changed.end());
   if (got && got->backend_runs > 0) wake_refresher();   // new values may bring a renewal forward
@@ -346,14 +355,7 @@ Result<RefreshReport> Resolver::Impl::refresh_locked(std::vector<std::string>& c
   bool backend_failed = !got;
   {
     std::lock_guard<std::mutex> lock(stats_mu);
-    if (!got) {
-      ++stats.failures_by_code[code_name(got.error().code)];
-    } else {
-      for (const auto& [h, e] : got->failures) {
-        ++stats.failures_by_code[code_name(e.code)];
-        backend_failed = backend_failed || run_failed(e.code);
-      }
-    }
+    backend_failed = count_failures(got) || backend_failed;
     if (backend_failed) ++stats.refresh_failures;
     else started = true;
   }
