@@ -274,6 +274,40 @@ class Run {
     end_.exit_code_is_ntstatus = code >= 0xC0000000u;
   }
 
+  // One overlapped operation of `s` completed: the request went further, or output arrived
+  // (or ended). False when the output went over its cap (the run ends).
+  bool completed(Stream& s, SecureBuffer& out_scratch, SecureBuffer& err_scratch) {
+    DWORD n = 0;
+    const BOOL done = ::GetOverlappedResult(s.pipe.get(), &s.ov, &n, FALSE);
+    s.pending = false;
+    if (&s == &in_) {
+      if (!done) {
+        close_stdin();
+        return true;
+      }
+      written_ += n;
+      if (written_ >= o_.input.size()) {
+        close_stdin();  // EOF for the backend
+      } else {
+        start_write();
+      }
+      return true;
+    }
+    const bool is_stdout = &s == &out_;
+    SecureBuffer& scratch = is_stdout ? out_scratch : err_scratch;
+    if (!done) {
+      s.open = false;  // ERROR_BROKEN_PIPE: EOF
+      return true;
+    }
+    if (!take(scratch, n, is_stdout)) {
+      end_.how = RunEndHow::output_capped;
+      end_.capped = is_stdout ? OutputStream::stdout_stream : OutputStream::stderr_stream;
+      return false;
+    }
+    start_read(s, scratch);
+    return true;
+  }
+
   void pump() {
     // The pipe read buffers live in the locked arena and are zeroed after every read (SPEC 6).
     SecureBuffer out_scratch;
@@ -324,35 +358,7 @@ class Run {
         ::TerminateJobObject(job_.get(), 0);
         continue;
       }
-      Stream& s = *owners[i];
-      DWORD n = 0;
-      BOOL done = ::GetOverlappedResult(s.pipe.get(), &s.ov, &n, FALSE);
-      s.pending = false;
-      if (&s == &in_) {
-        if (!done) {
-          close_stdin();
-          continue;
-        }
-        written_ += n;
-        if (written_ >= o_.input.size()) {
-          close_stdin();  // EOF for the backend
-        } else {
-          start_write();
-        }
-        continue;
-      }
-      const bool is_stdout = &s == &out_;
-      SecureBuffer& scratch = is_stdout ? out_scratch : err_scratch;
-      if (!done) {
-        s.open = false;  // ERROR_BROKEN_PIPE: EOF
-        continue;
-      }
-      if (!take(scratch, n, is_stdout)) {
-        end_.how = RunEndHow::output_capped;
-        end_.capped = is_stdout ? OutputStream::stdout_stream : OutputStream::stderr_stream;
-        break;
-      }
-      start_read(s, scratch);
+      if (!completed(*owners[i], out_scratch, err_scratch)) break;   // a stream hit its cap
     }
     // Out of the loop without the backend's exit and its pipes' end: the deadline passed.
     if (end_.how == RunEndHow::exited && (!exited || out_.open || err_.open)) end_.how = RunEndHow::timed_out;
