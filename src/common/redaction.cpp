@@ -14,13 +14,11 @@
 #include "common/redaction.h"
 
 #include "common/secret_cache.h"
-#include "common/text.h"
 #include "stsecrets/secure_buffer.h"
 
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
-#include <optional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -53,157 +51,165 @@ void find_all(std::string_view text, std::string_view value, std::vector<Range>&
   }
 }
 
-enum class Escaping { minimal, ascii, html };
+// JSON has many spellings of one string ("\/" or "/", "\u00e9", "\u00E9" or the raw bytes,
+// "\u0041" for "A"); matching the spellings of a few encoders left the others unmasked (found by
+// an outside review). So text is matched by meaning: read as a JSON reader reads a string's
+// contents, it must decode to the value's bytes.
 
-// The escaped form of the character at value[i] (how a JSON encoder writes it inside a string):
-// writes at most 12 bytes to piece, returns their number, and sets `consumed` to the source bytes.
-std::size_t escape_piece(std::string_view value, std::size_t i, Escaping how, char* piece, std::size_t& consumed) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  auto u_escape = [&](std::uint32_t cp, char* at) {
-    at[0] = '\\';
-    at[1] = 'u';
-    at[2] = kHex[(cp >> 12) & 0xF];
-    at[3] = kHex[(cp >> 8) & 0xF];
-    at[4] = kHex[(cp >> 4) & 0xF];
-    at[5] = kHex[cp & 0xF];
-    return std::size_t{6};
-  };
-  const auto* p = reinterpret_cast<const unsigned char*>(value.data());
-  const unsigned char c = p[i];
-  consumed = 1;
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The \uXXXX at text[t], or -1.
+long u_escape_at(std::string_view text, std::size_t t) {
+  if (text.size() - t < 6 || text[t] != '\\' || text[t + 1] != 'u') return -1;
+  long cp = 0;
+  for (std::size_t k = 2; k < 6; ++k) {
+    const int d = hex_digit(text[t + k]);
+    if (d < 0) return -1;
+    cp = cp * 16 + d;
+  }
+  return cp;
+}
+
+// Decodes the character at text[t] into out (at most 4 bytes): an escape as JSON reads it (a
+// surrogate pair as one code point, in UTF-8), anything else, an invalid escape included, as the
+// byte itself. Sets `used` to the text bytes read; returns the decoded bytes.
+std::size_t decode_unit(std::string_view text, std::size_t t, unsigned char* out, std::size_t& used) {
+  used = 1;
+  out[0] = static_cast<unsigned char>(text[t]);
+  if (text[t] != '\\' || t + 1 == text.size()) return 1;
   char simple = 0;
-  switch (c) {
+  switch (text[t + 1]) {
     case '"': simple = '"'; break;
     case '\\': simple = '\\'; break;
-    case '\n': simple = 'n'; break;
-    case '\r': simple = 'r'; break;
-    case '\t': simple = 't'; break;
-    case '\b': simple = 'b'; break;
-    case '\f': simple = 'f'; break;
+    case '/': simple = '/'; break;
+    case 'n': simple = '\n'; break;
+    case 'r': simple = '\r'; break;
+    case 't': simple = '\t'; break;
+    case 'b': simple = '\b'; break;
+    case 'f': simple = '\f'; break;
     default: break;
   }
   if (simple != 0) {
-    piece[0] = '\\';
-    piece[1] = simple;
+    used = 2;
+    out[0] = static_cast<unsigned char>(simple);
+    return 1;
+  }
+  long cp = u_escape_at(text, t);
+  if (cp < 0 || (cp >= 0xDC00 && cp <= 0xDFFF)) return 1;
+  used = 6;
+  if (cp >= 0xD800 && cp <= 0xDBFF) {
+    const long low = u_escape_at(text, t + 6);
+    if (low < 0xDC00 || low > 0xDFFF) {
+      used = 1;
+      return 1;
+    }
+    used = 12;
+    cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+  }
+  const auto u = static_cast<std::uint32_t>(cp);
+  if (u < 0x80) {
+    out[0] = static_cast<unsigned char>(u);
+    return 1;
+  }
+  if (u < 0x800) {
+    out[0] = static_cast<unsigned char>(0xC0 | (u >> 6));
+    out[1] = static_cast<unsigned char>(0x80 | (u & 0x3F));
     return 2;
   }
-  if (c < 0x20 || (how == Escaping::html && (c == '<' || c == '>' || c == '&'))) return u_escape(c, piece);
-  if (c >= 0x80 && how != Escaping::minimal) {
-    const std::size_t n = utf8_sequence_length(p + i, value.size() - i);
-    if (n != 0) {
-      std::uint32_t cp = n == 2 ? (c & 0x1Fu) : n == 3 ? (c & 0x0Fu) : (c & 0x07u);
-      for (std::size_t k = 1; k < n; ++k) cp = (cp << 6) | (p[i + k] & 0x3Fu);
-      consumed = n;
-      if (how == Escaping::html && cp != 0x2028 && cp != 0x2029) {   // Go keeps other non-ASCII as it is
-        for (std::size_t k = 0; k < n; ++k) piece[k] = static_cast<char>(p[i + k]);
-        return n;
-      }
-      if (cp < 0x10000) return u_escape(cp, piece);
-      cp -= 0x10000;
-      return u_escape(0xD800 + (cp >> 10), piece) + u_escape(0xDC00 + (cp & 0x3FF), piece + 6);
-    }
+  if (u < 0x10000) {
+    out[0] = static_cast<unsigned char>(0xE0 | (u >> 12));
+    out[1] = static_cast<unsigned char>(0x80 | ((u >> 6) & 0x3F));
+    out[2] = static_cast<unsigned char>(0x80 | (u & 0x3F));
+    return 3;
   }
-  piece[0] = static_cast<char>(c);
-  return 1;
+  out[0] = static_cast<unsigned char>(0xF0 | (u >> 18));
+  out[1] = static_cast<unsigned char>(0x80 | ((u >> 12) & 0x3F));
+  out[2] = static_cast<unsigned char>(0x80 | ((u >> 6) & 0x3F));
+  out[3] = static_cast<unsigned char>(0x80 | (u & 0x3F));
+  return 4;
 }
 
-bool needs_escaping(std::string_view value) {
-  for (char ch : value) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c >= 0x80 || ch == '"' || ch == '\\' || ch == '<' || ch == '>' || ch == '&') return true;
-  }
-  return false;
-}
-
-// Length of value's escaped form if it starts at text[pos], else 0. Generated piece by piece on
-// the stack (zeroed): the escaped form of a secret is a secret too, and scrub() must not allocate
-// (it runs under the registry lock, and the arena may log).
-std::size_t match_escaped(std::string_view text, std::size_t pos, std::string_view value, Escaping how) {
-  char piece[12];
+// Length of the text at `pos` that decodes to `value` (to `value` from byte `from` on when the
+// text starts inside it; only up to the text's end when `to_text_end`, for a stream whose end is
+// inside the value), else 0. Decoded bytes stay on the stack and are zeroed: they are the
+// secret's bytes, and scrub() must not allocate (it runs under the registry lock).
+std::size_t match_decoded(std::string_view text, std::size_t pos, std::string_view value, std::size_t from = 0,
+                          bool to_text_end = false) {
+  unsigned char unit[4];
   std::size_t t = pos;
-  std::size_t matched = 0;
-  for (std::size_t i = 0, n = 0; i < value.size(); i += n) {
-    const std::size_t len = escape_piece(value, i, how, piece, n);
-    if (text.size() - t < len || text.compare(t, len, piece, len) != 0) {
-      t = pos;
+  std::size_t i = from;
+  bool same = true;
+  while (same && i < value.size()) {
+    if (t == text.size()) {
+      same = to_text_end && i > from;
       break;
     }
-    t += len;
-    if (i + n == value.size()) matched = t - pos;
+    std::size_t used = 0;
+    const std::size_t n = decode_unit(text, t, unit, used);
+    same = n <= value.size() - i && std::memcmp(unit, value.data() + i, n) == 0;
+    i += n;
+    t += used;
   }
-  secure_zero(piece, sizeof piece);
-  return matched;
+  secure_zero(unit, sizeof unit);
+  return same ? t - pos : 0;
 }
 
-// Ranges of text that show value escaped.
-void find_all_escaped(std::string_view text, std::string_view value, Escaping how, std::vector<Range>& out) {
-  char first[12];
-  std::size_t n = 0;
-  const std::size_t first_len = escape_piece(value, 0, how, first, n);
-  for (std::size_t pos = text.find(first[0]); pos != std::string_view::npos; pos = text.find(first[0], pos + 1)) {
-    const std::size_t len = match_escaped(text, pos, value, how);
-    if (len >= kMinRedactedBytes) out.emplace_back(pos, pos + len);
+// Ranges of text that decode to value and hold an escape (the raw ones find_all finds).
+void find_all_decoded(std::string_view text, std::string_view value, std::vector<Range>& out) {
+  if (value.size() < kMinRedactedBytes) return;
+  const char first[] = {value[0], '\\'};
+  for (std::size_t pos = text.find_first_of(std::string_view(first, 2)); pos != std::string_view::npos;
+       pos = text.find_first_of(std::string_view(first, 2), pos + 1)) {
+    const std::size_t len = match_decoded(text, pos, value);
+    if (len != 0) out.emplace_back(pos, pos + len);
   }
-  secure_zero(first, first_len);
+}
+
+// The bytes a cut may leave of one escape before the next character: a tail of "\uXXXX" (up to
+// "uXXXX") or an escape's letter, and then, when the cut split a surrogate pair, its low half.
+std::size_t escape_tail_length(std::string_view rest) {
+  std::size_t n = 0;
+  if (!rest.empty() && std::string_view("\"\\/nrtbfu").find(rest[0]) != std::string_view::npos) n = 1;
+  const std::size_t hex_from = !rest.empty() && rest[0] == 'u' ? 1 : 0;
+  std::size_t hex = 0;
+  while (hex < 4 && hex_from + hex < rest.size() && hex_digit(rest[hex_from + hex]) >= 0) ++hex;
+  n = std::max(n, hex_from + hex);
+  const long low = u_escape_at(rest, n);
+  if (low >= 0xDC00 && low <= 0xDFFF) n += 6;
+  return n;
 }
 
 // A mid-stream text (from `start` on) may begin inside a value: the longest prefix of it, of
-// kMinFragmentBytes or more, that is an end of the value's form is masked. The form's last
-// bytes are built backwards on the stack, only as many as the text could show.
-void find_cut_start(std::string_view text, std::size_t start, std::string_view value, std::optional<Escaping> how,
-                    std::vector<Range>& out) {
+// kMinFragmentBytes or more, that decodes to an end of the value (after what a cut escape left,
+// if any, and then at least kMinRedactedBytes more) is masked; so is all of it when all of it is
+// inside one value.
+void find_cut_start(std::string_view text, std::size_t start, std::string_view value, std::vector<Range>& out) {
   constexpr std::size_t kWindow = 4096;   // the stderr tail (process.h kStderrTailBytes)
   const std::string_view rest = text.substr(start, kWindow);
   if (rest.size() < kMinFragmentBytes || value.size() < kMinFragmentBytes) return;
-  char form[kWindow + 16];
-  std::size_t begin = sizeof form;   // form[begin, sizeof form) holds the form's last bytes
-  if (!how) {
-    const std::size_t take = std::min(value.size(), rest.size());
-    begin -= take;
-    std::memcpy(form + begin, value.data() + value.size() - take, take);
-  } else {
-    // Walk characters backwards (UTF-8 lead bytes), prepending each one's escaped piece.
-    std::size_t end = value.size();
-    char piece[12];
-    while (end > 0 && sizeof form - begin < rest.size()) {
-      std::size_t lead = end - 1;
-      while (lead > 0 && (static_cast<unsigned char>(value[lead]) & 0xC0) == 0x80 && end - lead < 4) --lead;
-      std::size_t n = 0;
-      std::size_t len = escape_piece(value, lead, *how, piece, n);
-      if (lead + n != end) {   // not a whole character: the byte stands alone
-        lead = end - 1;
-        len = escape_piece(value, lead, *how, piece, n);
-      }
-      if (len > begin) break;
-      begin -= len;
-      std::memcpy(form + begin, piece, len);
-      end = lead;
+  std::size_t best = 0;
+  for (std::size_t skip : {std::size_t{0}, escape_tail_length(rest)}) {
+    // Each end of the value, longest first: the first one the text decodes to is the longest.
+    for (std::size_t from = 1; from < value.size() && best == 0; ++from) {
+      const std::size_t len = match_decoded(rest, skip, value, from, text.size() - start <= kWindow);
+      if (len >= kMinRedactedBytes && skip + len >= kMinFragmentBytes) best = skip + len;
     }
-    secure_zero(piece, sizeof piece);
+    if (best != 0) break;
   }
-  const std::string_view suffix(form + begin, sizeof form - begin);
-  // A whole occurrence is found by find_all; a cut one ends strictly inside the text's start.
-  const std::size_t longest = std::min(suffix.size(), rest.size());
-  for (std::size_t k = longest; k >= kMinFragmentBytes; --k) {
-    if (rest.compare(0, k, suffix.substr(suffix.size() - k)) == 0) {
-      out.emplace_back(start, start + k);
-      break;
-    }
-  }
-  secure_zero(form + begin, sizeof form - begin);
+  if (best != 0) out.emplace_back(start, start + best);
 }
 
-// Every range of text that shows value, as it is or escaped.
+// Every range of text that shows value, as it is or in any JSON spelling.
 void collect_value(std::string_view text, std::string_view value, const ScrubOptions& options,
                    std::vector<Range>& out) {
   find_all(text, value, out);
-  const bool cut = options.stream_start < text.size();
-  if (cut) find_cut_start(text, options.stream_start, value, std::nullopt, out);
-  if (value.size() < kMinRedactedBytes || !needs_escaping(value)) return;
-  for (Escaping how : {Escaping::minimal, Escaping::ascii, Escaping::html}) {
-    find_all_escaped(text, value, how, out);
-    if (cut) find_cut_start(text, options.stream_start, value, how, out);
-  }
+  if (text.find('\\') != std::string_view::npos) find_all_decoded(text, value, out);
+  if (options.stream_start < text.size()) find_cut_start(text, options.stream_start, value, out);
 }
 
 }  // namespace

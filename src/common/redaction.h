@@ -42,9 +42,8 @@ struct ScrubOptions {
 constexpr std::size_t kMinFragmentBytes = 8;
 
 // Redacts in place; returns the number of replacements. Each known value is masked as it is,
-// and in the JSON-escaped forms a backend may print it in: minimal escaping (\" \\ \n \u0001),
-// ASCII-only escaping (\u00e9, as Python's json.dumps writes), and HTML-safe escaping (\u003c
-// \u003e \u0026, as Go's encoding/json writes).
+// and in every JSON spelling of it: any text a JSON reader decodes to the value ("\/", "\u00e9"
+// or "\u00E9", "\u0041" for "A", surrogate pairs, minimal or full escaping, mixed).
 std::size_t scrub(std::string& text, const ScrubOptions& options = {});
 
 }  // namespace redaction

@@ -284,3 +284,38 @@ TEST_CASE("redaction: a value cut at the start of a stream tail leaves no 8-byte
   Known e({"quote\"in-the-middle-of-it"});
   CHECK(scrubbed(prefix + "\\\"in-the-middle-of-it\"}", tail) == prefix + "********\"}");
 }
+
+TEST_CASE("redaction: every JSON spelling of a value is masked, by meaning not by encoder (SPEC 6)") {
+  // Found by an outside review: only three encoders' spellings were matched, so a backend that
+  // wrote "\/", upper-case hex or "\u0041" for an ASCII letter got the value logged. Any text
+  // that a JSON reader decodes to the value is masked.
+  Known k({"http://db/pass-1", "caf\xC3\xA9-t\xC3\xA9", "hunter2-pass", "emoji-\xF0\x9F\x98\x80-x"});
+  CHECK(scrubbed("u=\"http:\\/\\/db\\/pass-1\"") == "u=\"********\"");
+  CHECK(scrubbed("v=\"caf\\u00E9-t\\u00e9\"") == "v=\"********\"");
+  CHECK(scrubbed("p=\"\\u0068unter2-pass\"") == "p=\"********\"");
+  CHECK(scrubbed("p=\"\\u0068\\u0075\\u006E\\u0074\\u0065\\u0072\\u0032\\u002d\\u0070\\u0061\\u0073\\u0073\"") ==
+        "p=\"********\"");
+  CHECK(scrubbed("e=\"emoji-\\uD83D\\uDE00-x\"") == "e=\"********\"");
+  // Text that is not an escape of the value stays: a backslash that escapes something else,
+  // an invalid escape, a lone surrogate.
+  CHECK(scrubbed("p=\"\\u0068unter2-pasS\"") == "p=\"\\u0068unter2-pasS\"");
+  CHECK(scrubbed("p=\"\\q\\uZZZZ\\uD83D-x\"") == "p=\"\\q\\uZZZZ\\uD83D-x\"");
+}
+
+TEST_CASE("redaction: a stream cut inside an escaped value leaves no 8-byte fragment (SPEC 6)") {
+  Known k({"0123456789-caf\xC3\xA9-t\xC3\xA9-end-of-it", "abcdefgh/ijklmnop/qrst"});
+  const std::string prefix = "backend /x stderr (last 4096 of 9000 bytes): ";
+  const sts::redaction::ScrubOptions tail{prefix.size()};
+  // Cut between escapes, and inside one (the escape's tail is masked with the rest).
+  CHECK(scrubbed(prefix + "caf\\u00E9-t\\u00e9-end-of-it\" more", tail) == prefix + "********\" more");
+  CHECK(scrubbed(prefix + "0E9-t\\u00e9-end-of-it\" more", tail) == prefix + "********\" more");
+  CHECK(scrubbed(prefix + "\\/ijklmnop\\/qrst\" more", tail) == prefix + "********\" more");
+  CHECK(scrubbed(prefix + "/ijklmnop\\/qrst\" more", tail) == prefix + "********\" more");
+  // A start that is no end of a value stays.
+  CHECK(scrubbed(prefix + "0E9-t\\u00e9-end-of-IT\" more", tail) == prefix + "0E9-t\\u00e9-end-of-IT\" more");
+  // A tail that is all inside one long value is masked whole.
+  std::string long_value;
+  for (int i = 0; long_value.size() < 6000; ++i) long_value += "chunk-" + std::to_string(i) + ";";
+  Known l({long_value});
+  CHECK(scrubbed(prefix + long_value.substr(1000, 4096), tail) == prefix + "********");
+}
