@@ -11,6 +11,7 @@
 #include "stsecrets/check.h"
 #include "stsecrets/documents.h"
 #include "stsecrets/handles.h"
+#include "stsecrets/logging.h"
 #include "stsecrets/resolver.h"
 
 #include <nlohmann/json.hpp>
@@ -187,7 +188,21 @@ Json fetch_json(const FetchOutcome& f) {
   return {{"run_error", error_json(f.run_error)}, {"handles", std::move(handles)}};
 }
 
-std::string dump(const Json& j) { return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n"; }
+// Every string is redacted before it becomes JSON: escaping ("\u0001", "\"") and the dump's
+// replacement of invalid UTF-8 both change bytes, so redaction runs on the text as it came
+// (a value quoted by a backend's error), and print_report() redacts the whole document again.
+void redact_strings(Json& j) {
+  if (j.is_string()) {
+    j = redact(j.get_ref<const std::string&>());
+  } else if (j.is_structured()) {
+    for (auto& child : j) redact_strings(child);
+  }
+}
+
+std::string dump(Json j) {
+  redact_strings(j);
+  return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+}
 
 // ---- the command --------------------------------------------------------------------------
 

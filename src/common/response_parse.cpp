@@ -5,7 +5,11 @@
 //     other string (keys, unrequested values, `error` and `expiration` strings) is validated
 //     without being copied anywhere, or decoded into SecureBuffer scratch that is zeroed;
 //   - errors carry byte offsets (0-based) and fixed wording, never response bytes, except the
-//     backend's own `error` string of a requested handle, through sanitize_backend_text().
+//     backend's own `error` string of a requested handle: kept raw in secure memory until the
+//     whole response is read, scrubbed of every value it holds and every known value
+//     (redaction.h), and only then escaped and cut by sanitize_backend_text(). Escaping or
+//     cutting first would hide a quoted value from redaction ("\x01" is not the byte 0x01; a
+//     value cut at the cap matches nothing).
 //
 // Decisions beyond the letter of SPEC 3 (documented here and in the tests):
 //   - A requested handle whose entry is not an object ("h1": "s1", "h1": null, ...) fails that
@@ -27,6 +31,7 @@
 #include "common/protocol.h"
 
 #include "common/json_lexer.h"
+#include "common/redaction.h"
 #include "common/text.h"
 
 #include "stsecrets/secure_buffer.h"
@@ -53,7 +58,8 @@ struct Entry {
   Type expiration = Type::none;
   SecureBuffer value_bytes;    // decoded `value` when it is a string
   bool error_nonempty = false;
-  std::string error_text;      // sanitized `error` when it is a non-empty string
+  SecureBuffer error_raw;      // decoded `error` when it is a non-empty string
+  std::string error_text;      // error_raw scrubbed and sanitized (scrub_error_texts)
   // A non-empty `expiration` string, parsed; nullopt when absent, null or "".
   std::optional<Result<Clock::time_point>> expires;
 };
@@ -115,7 +121,7 @@ void ResponseHandler::string_done(const json::Slot& slot) {
   if (slot.kind == kError) {
     Entry& e = entries_[slot.index];
     e.error_nonempty = !scratch_.empty();
-    if (e.error_nonempty) e.error_text = sanitize_backend_text(scratch_.view());
+    if (e.error_nonempty) e.error_raw = scratch_.copy();
   } else if (slot.kind == kExpiration && !scratch_.empty()) {
     entries_[slot.index].expires = parse_expiration(scratch_.view());
   }
@@ -200,6 +206,29 @@ std::string expiration_problem(const Entry& e) {
   return {};
 }
 
+// Each non-empty `error` string, with every value of the response (as it will be stored) and
+// every known value masked, escaped and cut for a message.
+void scrub_error_texts(std::vector<Entry>& entries, const ValidateOptions& options) {
+  bool any = false;
+  for (Entry& e : entries) {
+    any = any || e.error_nonempty;
+    if (e.value == Type::string && options.remove_trailing_line_break) strip_trailing_line_breaks(e.value_bytes);
+  }
+  if (!any) return;
+  const std::size_t token = redaction::register_source([&](const std::function<void(std::string_view)>& emit) {
+    for (const Entry& e : entries) emit(e.value_bytes.view());
+  });
+  for (Entry& e : entries) {
+    if (!e.error_nonempty) continue;
+    std::string text(e.error_raw.view());
+    redaction::scrub(text);
+    e.error_text = sanitize_backend_text(text);
+    secure_zero(text.data(), text.size());
+    e.error_raw.release();
+  }
+  redaction::unregister_source(token);
+}
+
 // Moves each entry's outcome into the result.
 FetchResult judge_entries(std::vector<Entry>& entries, const ValidateOptions& options, std::string_view executable) {
   const std::string prefix = "backend " + std::string(executable) + ": handle \"";
@@ -253,6 +282,7 @@ Result<FetchResult> validate_response(std::string_view bytes, const std::vector<
                   std::string("response is ") + json::type_name(handler.top()) + ", not a JSON object of handles");
     }
   }
+  scrub_error_texts(entries, options);
   return judge_entries(entries, options, executable);
 }
 

@@ -86,6 +86,38 @@ TEST_CASE("security: check --fetch never prints a value, even quoted by a backen
   CHECK(doc["fetch"]["handles"][1]["error"]["message"].get<std::string>().find("a was ********") != std::string::npos);
 }
 
+TEST_CASE("security: a backend's error text is scrubbed of the response's values before it is escaped or cut",
+          "[cli][security]") {
+  // Found by an outside review: the error text was escaped (a control byte became "\x01") and
+  // cut at 512 bytes before redaction saw it, so a value with a control character, or one cut
+  // by the cap, no longer matched and its pieces were printed (text and --json) and logged.
+  TempDir dir;
+  const std::string pad(490, 'p');
+  const std::string response = R"({"a":{"value":"beta\u0001-Secret-Zq71\tend"},)"
+                               R"("b":{"value":null,"error":"b failed; a was beta\u0001-Secret-Zq71\tend"},)"
+                               R"("c":{"value":null,"error":")" + pad + R"( a=beta\u0001-Secret-Zq71\tend"}})";
+  const std::string cfg = config(dir, script_backend(dir, response), "a: ENC[a]\nb: ENC[b]\nc: ENC[c]\n");
+  for (const bool json : {false, true}) {
+    std::vector<std::string> args = {"check", "--config", cfg, "--fetch"};
+    if (json) args.push_back("--json");
+    auto r = cli(args);
+    INFO("json=" << json);
+    CHECK(r.exit_code == 5);
+    for (const char* piece : {"-Secret-Zq71", "Zq71", "beta\\x01", "beta\\\\x01"}) {
+      CHECK(count(r.out, piece) == 0);   // counts only: a failure must not print the value
+      CHECK(count(r.err, piece) == 0);
+    }
+    CHECK(r.out.find("b failed; a was ********") != std::string::npos);
+  }
+  // The resolve path logs the same error texts.
+  const std::string doc = dir / "conf.yaml";
+  write_file(doc, "b: ENC[b]\n");
+  auto r = cli({"resolve", "--config", cfg, doc});
+  CHECK(r.exit_code == 5);
+  CHECK(count(r.err, "Zq71") == 0);
+  CHECK(r.err.find("b failed; a was ********") != std::string::npos);
+}
+
 TEST_CASE("security: tagged ENC[] scalars are configuration errors in every command (SPEC 1)", "[cli][security]") {
   // Found by an outside review: `!custom ENC[x]` and `!!binary ENC[x]` passed through literally
   // and the tag was dropped from the output.
