@@ -1,8 +1,8 @@
 // make_fetcher() (stsecrets/fetcher.h): the one wrapper every backend goes through, and the
 // router in front of them.
 //
-// BackendFetcher wraps one Source (backend_source.h) in what every backend shares: the
-// trailing-line-break rule, the empty-value rule, and the audit record (one JSON line per run;
+// BackendFetcher wraps one Source (backend_source.h) in what every backend shares: the main
+// config check (SPEC 2), the trailing-line-break rule, the empty-value rule, and the audit record (one JSON line per run;
 // when an audit log is configured and cannot be written, the run fails: secrets are not
 // released unrecorded).
 //
@@ -15,6 +15,7 @@
 #include "common/audit.h"
 #include "common/backend_runs.h"
 #include "common/backend_source.h"
+#include "common/executable_check.h"
 #include "common/log.h"
 #include "common/text.h"
 
@@ -35,8 +36,8 @@ void strip_trailing_line_breaks(SecureBuffer& value) noexcept {
 class BackendFetcher final : public Fetcher {
  public:
   BackendFetcher(const Backend& backend, const Config& config, std::unique_ptr<Source> source)
-      : backend_(backend), audit_file_(config.audit_file), audit_max_(config.audit_file_max_size),
-        source_(std::move(source)) {}
+      : backend_(backend), config_file_(config.file), audit_file_(config.audit_file),
+        audit_max_(config.audit_file_max_size), source_(std::move(source)) {}
 
   Result<FetchResult> fetch(const std::vector<std::string>& keys) override {
     AuditRecord rec;
@@ -73,6 +74,12 @@ class BackendFetcher final : public Fetcher {
  private:
   // A Source may throw (bad_alloc). The exception text is not used: it could carry response bytes.
   Result<FetchResult> read_guarded(const std::vector<std::string>& keys, RunFacts& facts) {
+    // SPEC 2: the file that names the backend is checked like the executable before every
+    // read, whatever the type: it chooses what runs and with which arguments, and equally which
+    // document, folder or variables a provider serves (a config built in code has no file).
+    if (!config_file_.empty()) {
+      if (Status st = platform::check_config_file(config_file_); !st) return std::move(st).error();
+    }
     try {
       return source_->read(keys, facts);
     } catch (const std::bad_alloc&) {
@@ -101,6 +108,7 @@ class BackendFetcher final : public Fetcher {
   }
 
   const Backend& backend_;
+  std::string config_file_;
   std::string audit_file_;
   std::uint64_t audit_max_;   // secret_audit_file_max_size: append_audit rotates past it
   std::unique_ptr<Source> source_;
@@ -112,7 +120,7 @@ class Router final : public Fetcher {
       : config_(std::move(config)), observer_(std::move(observer)) {
     for (const Backend* b : config_.backends()) {
       std::unique_ptr<Source> source = b->type == BackendType::executable
-                                           ? make_executable_source(*b, config_, options)
+                                           ? make_executable_source(*b, options)
                                            : make_provider_source(*b, options);
       fetchers_.emplace(b, std::make_unique<BackendFetcher>(*b, config_, std::move(source)));
     }

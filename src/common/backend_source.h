@@ -5,7 +5,7 @@
 // only produces raw values and per-key failures; backend_fetcher.cpp wraps every Source in the
 // same audit record, trailing-line-break and empty-value rules, and routes handles to sources.
 //
-//   std::unique_ptr<Source> s = make_source(backend, config, options);
+//   std::unique_ptr<Source> s = make_executable_source(backend, options);
 //   RunFacts facts;
 //   Result<FetchResult> r = s->read({"db/password"}, facts);
 //
@@ -42,8 +42,7 @@ class Source {
 };
 
 // executable_source.cpp
-std::unique_ptr<Source> make_executable_source(const Backend& backend, const Config& config,
-                                               const FetcherOptions& options);
+std::unique_ptr<Source> make_executable_source(const Backend& backend, const FetcherOptions& options);
 // providers.cpp: every built-in type.
 std::unique_ptr<Source> make_provider_source(const Backend& backend, const FetcherOptions& options);
 // providers.cpp: a built-in backend's rules for `stsecrets check` (its folder or document).

@@ -42,9 +42,9 @@ CheckReport check_config(const Config& config) {
     const Containment c = platform::containment();
     out.containment = {c.name, c.what_it_guarantees, c.why_not_stronger};
   }
-  if (!config.file.empty() && runs_something) {
-    // SPEC 2: a config that names what runs is checked like the executable (as before every
-    // run, executable_source.cpp); its rules come first.
+  if (!config.file.empty()) {
+    // SPEC 2: the config that names the backends is checked like the executable, whatever
+    // their type (as before every read, backend_fetcher.cpp); its rules come first.
     Status st = platform::check_config_file(config.file, &out.config_rules);
     if (!st) out.error = std::move(st).error();
   }

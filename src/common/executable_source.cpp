@@ -1,7 +1,7 @@
 // The executable backend's Source (backend_source.h): DESIGN step 4 for one executable run.
-//   main config check (SPEC 2) -> executable check (SPEC 5) -> hardened run (SPEC 4)
+//   (main config check, SPEC 2: backend_fetcher.cpp, for every type) -> executable check (SPEC 5) -> hardened run (SPEC 4)
 //   -> strict validation (SPEC 3) -> the backend's stderr tail, redacted, to the log (SPEC 6).
-// The platform parts are platform::check_config_file / check_executable / run_backend.
+// The platform parts are platform::check_executable / run_backend.
 #include "common/backend_source.h"
 
 #include "common/executable_check.h"
@@ -18,15 +18,10 @@ namespace {
 
 class ExecutableSource final : public Source {
  public:
-  ExecutableSource(const Backend& backend, const Config& config, const FetcherOptions& options)
-      : exec_(backend.exec), config_file_(config.file), options_(options) {}
+  ExecutableSource(const Backend& backend, const FetcherOptions& options)
+      : exec_(backend.exec), options_(options) {}
 
   Result<FetchResult> read(const std::vector<std::string>& keys, RunFacts& facts) override {
-    // SPEC 2: the file that names what runs, and with which arguments, is checked like the
-    // executable (a config loaded from a file; a config built in code has none).
-    if (!config_file_.empty()) {
-      if (Status st = platform::check_config_file(config_file_); !st) return std::move(st).error();
-    }
     CheckOptions check{exec_.command, exec_.allow_group_exec, exec_.sha256};
     // `#!/usr/bin/env NAME` is checked in the PATH the backend will get.
     check.child_path = backend_search_path(exec_.environment, options_.caller_environment);
@@ -97,15 +92,13 @@ class ExecutableSource final : public Source {
   }
 
   ExecutableSettings exec_;
-  std::string config_file_;
   FetcherOptions options_;
 };
 
 }  // namespace
 
-std::unique_ptr<Source> make_executable_source(const Backend& backend, const Config& config,
-                                               const FetcherOptions& options) {
-  return std::make_unique<ExecutableSource>(backend, config, options);
+std::unique_ptr<Source> make_executable_source(const Backend& backend, const FetcherOptions& options) {
+  return std::make_unique<ExecutableSource>(backend, options);
 }
 
 }  // namespace sts

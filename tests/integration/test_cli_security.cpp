@@ -118,6 +118,44 @@ TEST_CASE("security: a backend's error text is scrubbed of the response's values
   CHECK(r.err.find("b failed; a was ********") != std::string::npos);
 }
 
+TEST_CASE("security: a config naming only built-in providers is checked like one naming an executable (SPEC 2)",
+          "[cli][security]") {
+  // Found by an outside review: the main config was checked only when an executable backend
+  // ran, yet a provider's config chooses which folder or document the agent's secrets come
+  // from. A writable config let anyone point the agent at values of their choice.
+  TempDir dir;
+  const std::string secrets = dir / "secrets";
+  fs::create_directory(secrets);
+  fs::permissions(secrets, fs::perms::owner_all);
+  write_file(secrets + "/api_key", "api-key-Qx83");
+  const std::string cfg = dir / "stackstate.yaml";
+  const std::string doc = dir / "conf.yaml";
+  write_file(doc, "k: ENC[api_key]\n");
+  for (const std::string& backends :
+       {"secret_backend_type: file\nsecret_backend_config:\n  root: " + secrets + "\n",
+        "multi_secret_backends:\n  local:\n    type: file\n    config:\n      root: " + secrets + "\n"}) {
+    INFO(backends);
+    const std::string handle = std::string(backends[0] == 'm' ? "local;" : "") + "api_key";
+    write_file(cfg, "api_key: ENC[" + handle + "]\n" + backends, 0666);
+    const std::string message = "config file " + cfg + " (mode 0666, owner root) is writable by group or others";
+    auto r = cli({"resolve", "--config", cfg});
+    CHECK(r.exit_code == 3);
+    CHECK(r.err.find(message) != std::string::npos);
+    CHECK(r.err.find("run chmod go-w " + cfg) != std::string::npos);
+    CHECK(r.out.find("api-key-Qx83") == std::string::npos);
+    r = cli({"check", "--config", cfg});
+    CHECK(r.exit_code == 3);
+    CHECK(r.out.find("result:   FAIL: the config file is rejected; apply the fix above") != std::string::npos);
+    r = cli({"backend", "--config", cfg}, {}, R"({"version":"1.0","secrets":[")" + handle + R"("]})");
+    CHECK(r.exit_code == 0);   // the agent gets the refusal as each handle's error (SPEC 8)
+    CHECK(r.out.find(message) != std::string::npos);
+    CHECK(r.out.find("api-key-Qx83") == std::string::npos);
+    ::chmod(cfg.c_str(), 0600);
+    r = cli({"resolve", "--config", cfg});
+    CHECK(r.exit_code == 0);
+  }
+}
+
 TEST_CASE("security: tagged ENC[] scalars are configuration errors in every command (SPEC 1)", "[cli][security]") {
   // Found by an outside review: `!custom ENC[x]` and `!!binary ENC[x]` passed through literally
   // and the tag was dropped from the output.
