@@ -53,6 +53,14 @@ struct ElfFacts {
   std::optional<std::string> interpreter;  // PT_INTERP, when present
   std::vector<std::string> rpath;          // DT_RPATH entries, split at ':', in order
   std::vector<std::string> runpath;        // DT_RUNPATH entries, split at ':', in order
+  // The files ld.so loads by these names, as written (a name with '/' is a path; ld.so expands
+  // $ORIGIN in it). DT_AUDIT and DT_DEPAUDIT are split at ':' and their empty names dropped, as
+  // ld.so does; the others are one name per entry. In dynamic-section order.
+  std::vector<std::string> needed;     // DT_NEEDED
+  std::vector<std::string> filter;     // DT_FILTER
+  std::vector<std::string> auxiliary;  // DT_AUXILIARY
+  std::vector<std::string> audit;      // DT_AUDIT
+  std::vector<std::string> depaudit;   // DT_DEPAUDIT
 };
 
 struct ExecFormat {
