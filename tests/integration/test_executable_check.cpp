@@ -1489,6 +1489,36 @@ TEST_CASE("what runs: libraries and audit modules an ELF file names by path") {
     CHECK(find_rule(report, "filter libf.so") == nullptr);
     CHECK(find_rule(report, "audit aud.so") != nullptr);
   }
+  SECTION("a library named by path is read in turn: its own names and search folders") {
+    ElfSpec lib{64, false, std::nullopt, {}, {}, 3};
+    lib.names = {{kDtNeeded, dir / "ww/liby.so"}};
+    sts::test::write_file(dir / "lib/liba.so", build_elf(lib), 0644);
+    sts::test::write_file(dir / "ww/liby.so", "library", 0644);
+    const std::string p = elf({{kDtNeeded, dir / "lib/liba.so"}});
+    require_rejected({p, false, ""}, Code::exec_rejected,
+                     "directory " + dir / "ww" + " (mode 0777, owner root) is writable by group or others (needed " +
+                         dir / "ww/liby.so" + " of " + dir / "lib/liba.so" + "): run chmod go-w " + dir / "ww");
+    lib.names = {};
+    lib.runpath = {"$ORIGIN/../ww"};
+    sts::test::write_file(dir / "lib/liba.so", build_elf(lib), 0644);
+    require_rejected({p, false, ""}, Code::exec_rejected, "rpath " + dir / "lib/../ww" + " of " + dir / "lib/liba.so");
+  }
+  SECTION("libraries that name each other are read once; a malformed one is refused") {
+    ElfSpec lib{64, false, std::nullopt, {}, {}, 3};
+    lib.names = {{kDtNeeded, "$ORIGIN/liba.so"}, {kDtNeeded, dir / "lib/libx.so"}};
+    sts::test::write_file(dir / "lib/liba.so", build_elf(lib), 0644);
+    ExecutableReport report;
+    require_ok({elf({{kDtNeeded, dir / "lib/liba.so"}, {kDtNeeded, dir / "lib/liba.so"}}), false, ""}, &report);
+    CHECK(find_rule(report, "needed " + dir / "lib/liba.so") != nullptr);
+    CHECK(find_rule(report, "needed " + dir / "lib/libx.so") != nullptr);
+    lib.dt_null = false;
+    sts::test::write_file(dir / "lib/liba.so", build_elf(lib), 0644);
+    const std::string p = elf({{kDtNeeded, dir / "lib/liba.so"}});
+    require_rejected({p, false, ""}, Code::exec_rejected,
+                     dir / "lib/liba.so" + " (needed " + dir / "lib/liba.so" + " of " + p +
+                         ") cannot be checked: its ELF dynamic section has no DT_NULL end: replace it with a valid "
+                         "library or relink " + p + " against the right library");
+  }
   SECTION("an interpreter's own libraries are checked too") {
     ElfSpec spec{64, false, kLoader, {}, {}, 3};
     spec.names = {{kDtNeeded, dir / "ww/libx.so"}};
