@@ -1662,6 +1662,17 @@ TEST_CASE("performance: the fetcher's success path looks up no user or group nam
   CHECK(sts::posix::name_lookups() > before);
 }
 
+TEST_CASE("performance: an ELF file's libraries named by path cost no name lookups on the fetcher's path") {
+  TempDir dir;
+  sts::test::write_file(dir / "libx.so", "library", 0644);
+  ElfSpec spec{64, false, kLoader, {}, {}, 3};
+  spec.names = {{kDtNeeded, dir / "libx.so"}, {kDtAudit, dir / "libx.so"}};
+  const std::string path = make_elf_backend(dir / "backend", spec);
+  const auto before = sts::posix::name_lookups();
+  require_ok({path, false, ""});
+  CHECK(sts::posix::name_lookups() == before);
+}
+
 // ---- SPEC 2: the main config file -------------------------------------------------------------
 
 namespace {
