@@ -4,8 +4,9 @@
 // check can follow what really runs (SPEC 5):
 //   - a "#!" line, parsed exactly as Linux's binfmt_script does (BINPRM_BUF_SIZE bytes, spaces
 //     and tabs, the interpreter's name, at most one optional argument);
-//   - an ELF header: the program interpreter (PT_INTERP, "the loader") and the DT_RPATH and
-//     DT_RUNPATH strings of its dynamic section.
+//   - an ELF header: the program interpreter (PT_INTERP, "the loader"), the DT_RPATH and
+//     DT_RUNPATH strings of its dynamic section, and the names of the files ld.so loads
+//     (DT_NEEDED, DT_FILTER, DT_AUXILIARY, DT_AUDIT, DT_DEPAUDIT).
 //
 //   auto format = posix::read_exec_format(fd);
 //   if (!format) return reject(format.error().message);   // "its ELF program headers lie outside the file"
@@ -13,7 +14,10 @@
 //
 // Defensive by construction: 32- and 64-bit, little- and big-endian ELF; every read is a
 // bounded pread (so the descriptor's offset stays 0 for the hash and the exec); every offset and
-// size is checked against the file size without overflow; a malformed header is an error value
+// size is checked against the file size without overflow; the strings of one file are read in
+// chunks up to their NUL, at most 64 KiB each and 1 MiB in all; a dynamic section this reader
+// could see differently from ld.so (two PT_DYNAMIC, an address that does not match its offset,
+// no DT_NULL end) is refused; a malformed header is an error value
 // (Code::exec_rejected, a clause without the path: the caller names the file), never a crash.
 //
 // Thread-safety: pure functions of the descriptor's bytes.
@@ -53,6 +57,14 @@ struct ElfFacts {
   std::optional<std::string> interpreter;  // PT_INTERP, when present
   std::vector<std::string> rpath;          // DT_RPATH entries, split at ':', in order
   std::vector<std::string> runpath;        // DT_RUNPATH entries, split at ':', in order
+  // The files ld.so loads by these names, as written (a name with '/' is a path; ld.so expands
+  // $ORIGIN in it). DT_AUDIT and DT_DEPAUDIT are split at ':' and their empty names dropped, as
+  // ld.so does; the others are one name per entry. In dynamic-section order.
+  std::vector<std::string> needed;     // DT_NEEDED
+  std::vector<std::string> filter;     // DT_FILTER
+  std::vector<std::string> auxiliary;  // DT_AUXILIARY
+  std::vector<std::string> audit;      // DT_AUDIT
+  std::vector<std::string> depaudit;   // DT_DEPAUDIT
 };
 
 struct ExecFormat {

@@ -3,7 +3,8 @@
 // The #! parse follows fs/binfmt_script.c (Linux 5.1 and later) step by step, on a zero-padded
 // copy of the first BINPRM_BUF_SIZE bytes, so the interpreter we check is the one the kernel
 // opens. The ELF reader takes from the file only what the kernel and ld.so act on: PT_INTERP
-// (the first one, as binfmt_elf does) and the DT_RPATH / DT_RUNPATH strings, found through
+// (the first one, as binfmt_elf does), the DT_RPATH / DT_RUNPATH strings and the names of the
+// files ld.so loads (DT_NEEDED, DT_FILTER, DT_AUXILIARY, DT_AUDIT, DT_DEPAUDIT), found through
 // DT_STRTAB mapped back to a file offset by the PT_LOAD segments.
 #if defined(_WIN32)
 #error "exec_format_posix.cpp is for POSIX; CMake should have picked src/windows"
@@ -13,6 +14,7 @@
 
 #include "common/text.h"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <climits>
@@ -21,6 +23,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
+#include <utility>
 
 namespace sts::posix {
 namespace {
@@ -29,7 +32,8 @@ namespace {
 // program header tables over 64 KiB).
 constexpr std::uint64_t kMaxProgramHeaderBytes = 64 * 1024;
 constexpr std::uint64_t kMaxDynamicBytes = 1024 * 1024;
-constexpr std::uint64_t kMaxStringBytes = 64 * 1024;
+constexpr std::uint64_t kMaxStringBytes = 64 * 1024;      // one string
+constexpr std::uint64_t kMaxStringsBytes = 1024 * 1024;   // all the strings of one file
 constexpr std::uint64_t kMaxInterpBytes = PATH_MAX;  // binfmt_elf: p_filesz > PATH_MAX is ENOEXEC
 
 // ELF constants (elf.h spelled out, so the reader does not depend on the host's elf.h).
@@ -37,7 +41,8 @@ constexpr unsigned char kElfClass32 = 1, kElfClass64 = 2;
 constexpr unsigned char kElfData2Lsb = 1, kElfData2Msb = 2;
 constexpr std::uint16_t kEtExec = 2, kEtDyn = 3;
 constexpr std::uint32_t kPtLoad = 1, kPtDynamic = 2, kPtInterp = 3;
-constexpr std::uint64_t kDtNull = 0, kDtStrtab = 5, kDtStrsz = 10, kDtRpath = 15, kDtRunpath = 29;
+constexpr std::uint64_t kDtNull = 0, kDtNeeded = 1, kDtStrtab = 5, kDtStrsz = 10, kDtRpath = 15, kDtRunpath = 29;
+constexpr std::uint64_t kDtDepaudit = 0x6ffffefb, kDtAudit = 0x6ffffefc, kDtAuxiliary = 0x7ffffffd, kDtFilter = 0x7fffffff;
 
 Error malformed(std::string reason, int os_error = 0) {
   return make_error(Code::exec_rejected, std::move(reason), os_error);
@@ -123,6 +128,31 @@ class Decoder {
  private:
   const std::string& bytes_;
   bool big_;
+};
+
+// The dynamic-section strings the reader keeps: the search paths and every name of a file ld.so
+// loads (rules as data: tag, its name in messages, how ld.so splits it, where it goes).
+enum class Split { none, keep_empty, drop_empty };
+struct NameTag {
+  std::uint64_t tag;
+  const char* name;
+  Split split;
+  std::vector<std::string> ElfFacts::*out;
+};
+constexpr std::array<NameTag, 7> kNameTags{{
+    {kDtRpath, "DT_RPATH", Split::keep_empty, &ElfFacts::rpath},
+    {kDtRunpath, "DT_RUNPATH", Split::keep_empty, &ElfFacts::runpath},
+    {kDtNeeded, "DT_NEEDED", Split::none, &ElfFacts::needed},
+    {kDtFilter, "DT_FILTER", Split::none, &ElfFacts::filter},
+    {kDtAuxiliary, "DT_AUXILIARY", Split::none, &ElfFacts::auxiliary},
+    {kDtAudit, "DT_AUDIT", Split::drop_empty, &ElfFacts::audit},
+    {kDtDepaudit, "DT_DEPAUDIT", Split::drop_empty, &ElfFacts::depaudit},
+}};
+
+// A file offset found through the PT_LOAD segments, and how many bytes of that segment the file
+// holds from there on.
+struct Mapped {
+  std::uint64_t offset = 0, remaining = 0;
 };
 
 struct Segment {
@@ -220,72 +250,122 @@ class ElfReader {
     return ok();
   }
 
-  // Virtual address -> file offset through the PT_LOAD segments.
-  std::optional<std::uint64_t> file_offset(std::uint64_t vaddr) const {
+  // Virtual address -> file offset through the PT_LOAD segments, with the bytes of that segment
+  // from there on that the file holds.
+  std::optional<Mapped> file_offset(std::uint64_t vaddr) const {
     for (const Segment& s : segments_) {
-      if (s.type == kPtLoad && vaddr >= s.vaddr && vaddr - s.vaddr < s.filesz) return s.offset + (vaddr - s.vaddr);
+      if (s.type != kPtLoad || vaddr < s.vaddr || vaddr - s.vaddr >= s.filesz) continue;
+      const std::uint64_t offset = s.offset + (vaddr - s.vaddr);
+      if (offset < s.offset || offset >= file_.size()) return std::nullopt;  // wrapped, or past the end
+      return Mapped{offset, std::min(s.filesz - (vaddr - s.vaddr), file_.size() - offset)};
     }
     return std::nullopt;
   }
 
-  Status read_dynamic() {
+  // PT_DYNAMIC as ld.so finds it: ld.so reads the section from memory (p_vaddr) and the last
+  // PT_DYNAMIC wins, this reader reads the file (p_offset) and would take the first, so a file
+  // with two, or whose address and offset disagree, could show this check other names than the
+  // ones ld.so loads: refused.
+  Result<const Segment*> find_dynamic() const {
     const Segment* dyn = nullptr;
+    std::size_t count = 0;
     for (const Segment& s : segments_) {
-      if (s.type == kPtDynamic) { dyn = &s; break; }
+      if (s.type != kPtDynamic) continue;
+      if (dyn == nullptr) dyn = &s;
+      ++count;
     }
-    if (dyn == nullptr) return ok();
+    if (count > 1) {
+      return malformed("its ELF program headers hold " + std::to_string(count) +
+                       " PT_DYNAMIC segments (ld.so reads only the last one)");
+    }
+    if (dyn == nullptr) return dyn;
     if (dyn->filesz > kMaxDynamicBytes) return malformed("its ELF dynamic section is larger than 1 MiB");
     if (!file_.inside(dyn->offset, dyn->filesz)) return malformed("its ELF dynamic section lies outside the file");
+    auto mapped = file_offset(dyn->vaddr);
+    if (!mapped) return malformed("its ELF dynamic section lies outside the file's loaded segments");
+    if (mapped->offset != dyn->offset) return malformed("its ELF dynamic section's address does not match its file offset");
+    if (dyn->filesz > mapped->remaining) return malformed("its ELF dynamic section lies outside the file's loaded segments");
+    return dyn;
+  }
+
+  Status read_dynamic() {
+    auto found = find_dynamic();
+    if (!found) return found.error();
+    const Segment* dyn = *found;
+    if (dyn == nullptr) return ok();
     auto bytes = file_.read(dyn->offset, dyn->filesz);
     if (!bytes) return bytes.error();
     Decoder d(*bytes, facts_.big_endian);
     const std::size_t entry = 2 * layout_->word;
-    std::optional<std::uint64_t> strtab, strsz;
-    std::vector<std::uint64_t> rpath, runpath;
+    std::optional<std::uint64_t> strtab, strsz;  // the last of each counts, as in ld.so
+    std::vector<std::pair<const NameTag*, std::uint64_t>> names;
+    bool ended = false;
     for (std::size_t at = 0; at + entry <= bytes->size(); at += entry) {
       const std::uint64_t tag = d.uint(at, layout_->word);
       const std::uint64_t val = d.uint(at + layout_->word, layout_->word);
-      if (tag == kDtNull) break;
+      if (tag == kDtNull) { ended = true; break; }
       if (tag == kDtStrtab) strtab = val;
       if (tag == kDtStrsz) strsz = val;
-      if (tag == kDtRpath) rpath.push_back(val);
-      if (tag == kDtRunpath) runpath.push_back(val);
+      for (const NameTag& t : kNameTags) {
+        if (t.tag == tag) names.emplace_back(&t, val);
+      }
     }
-    if (rpath.empty() && runpath.empty()) return ok();
-    if (!strtab) return malformed("its ELF dynamic section has a search path but no string table");
+    // ld.so reads entries until DT_NULL, past the segment's end if need be.
+    if (!ended) return malformed("its ELF dynamic section has no DT_NULL end");
+    if (names.empty()) return ok();
+    if (!strtab) return malformed("its ELF dynamic section has names but no string table");
     auto table = file_offset(*strtab);
     if (!table) return malformed("its ELF string table lies outside the file's loaded segments");
-    for (auto [offsets, out] : {std::pair{&rpath, &facts_.rpath}, std::pair{&runpath, &facts_.runpath}}) {
-      for (std::uint64_t off : *offsets) {
-        auto text = read_string(*table, off, strsz);
-        if (!text) return text.error();
-        split_search_path(*text, *out);
-      }
+    for (const auto& [t, off] : names) {
+      auto text = read_string(*table, off, strsz, t->name);
+      if (!text) return text.error();
+      split(*text, t->split, facts_.*(t->out));
     }
     return ok();
   }
 
-  Result<std::string> read_string(std::uint64_t table, std::uint64_t off, std::optional<std::uint64_t> strsz) const {
-    if (strsz && off >= *strsz) return malformed("its ELF search path lies outside the string table");
-    if (table > file_.size() || off > file_.size() - table) return malformed("its ELF search path lies outside the file");
-    const std::uint64_t at = table + off;
-    std::uint64_t limit = file_.size() - at;
-    if (strsz) limit = std::min(limit, *strsz - off);
-    limit = std::min(limit, kMaxStringBytes);
-    auto bytes = file_.read(at, limit);
-    if (!bytes) return bytes.error();
-    const std::size_t nul = bytes->find('\0');
-    if (nul == std::string::npos) return malformed("its ELF search path is not NUL-terminated within 64 KiB");
-    bytes->resize(nul);
-    return bytes;
+  // A string of the table at `table`, read in growing chunks up to its NUL: names are short, the
+  // table may be megabytes, and all the reads of one file together stay under kMaxStringsBytes.
+  Result<std::string> read_string(const Mapped& table, std::uint64_t off, std::optional<std::uint64_t> strsz,
+                                  const char* tag) {
+    const std::string what = std::string("its ELF ") + tag + " entry";
+    if ((strsz && off >= *strsz) || off >= table.remaining) return malformed(what + " lies outside the string table");
+    std::uint64_t limit = table.remaining - off;
+    std::string reason = "the string table's loaded segment";
+    if (strsz && *strsz - off <= limit) {
+      limit = *strsz - off;
+      reason = "the string table";
+    }
+    if (limit > kMaxStringBytes) {
+      limit = kMaxStringBytes;
+      reason = "64 KiB";
+    }
+    std::string out;
+    for (std::uint64_t chunk = 256; out.size() < limit; chunk *= 2) {
+      const std::uint64_t length = std::min<std::uint64_t>(chunk, limit - out.size());
+      strings_read_ += length;
+      if (strings_read_ > kMaxStringsBytes) return malformed("its ELF dynamic section's strings take more than 1 MiB to read");
+      auto bytes = file_.read(table.offset + off + out.size(), length);
+      if (!bytes) return bytes.error();
+      const std::size_t nul = bytes->find('\0');
+      out += bytes->substr(0, nul);
+      if (nul != std::string::npos) return out;
+    }
+    return malformed(what + " is not NUL-terminated within " + reason);
   }
 
-  // ld.so splits at ':' and keeps empty entries (they mean the working directory).
-  static void split_search_path(const std::string& text, std::vector<std::string>& out) {
+  // Search paths: split at ':', empty entries kept (they mean the working directory). Audit
+  // lists: split at ':', empty names dropped (ld.so skips them). Others: one name.
+  static void split(const std::string& text, Split how, std::vector<std::string>& out) {
+    if (how == Split::none) {
+      out.push_back(text);
+      return;
+    }
     std::size_t start = 0;
     for (;;) {
       const std::size_t colon = text.find(':', start);
-      out.push_back(text.substr(start, colon == std::string::npos ? std::string::npos : colon - start));
+      std::string part = text.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+      if (how == Split::keep_empty || !part.empty()) out.push_back(std::move(part));
       if (colon == std::string::npos) break;
       start = colon + 1;
     }
@@ -295,6 +375,7 @@ class ElfReader {
   const Layout* layout_ = &kLayout64;
   std::uint64_t phoff_ = 0, phentsize_ = 0, phnum_ = 0;
   std::vector<Segment> segments_;
+  std::uint64_t strings_read_ = 0;
   ElfFacts facts_;
 };
 

@@ -16,7 +16,14 @@
 //    - an ELF file: its loader (PT_INTERP) by the interpreter rules, and every DT_RPATH /
 //      DT_RUNPATH folder by the ancestor rules plus the strict search-folder rule ($ORIGIN is
 //      the file's real folder; $LIB, $PLATFORM, other tokens, relative and empty entries are
-//      refused: they depend on the system or the working directory).
+//      refused: they depend on the system or the working directory);
+//    - every file an ELF file names by path (a DT_NEEDED, DT_FILTER, DT_AUXILIARY, DT_AUDIT or
+//      DT_DEPAUDIT name with '/', after $ORIGIN): its folders by the ancestor rule, its own folder
+//      not sticky and open to others, the file owned by root or the effective user and not
+//      writable by group or others; a relative path or another token is refused. Such a library
+//      is read in turn (its own search folders and path names), each file once. Names without
+//      '/' are found as before: in the DT_RPATH/DT_RUNPATH folders checked here, or in root's
+//      cache and system folders (an audit module so named is listed as such).
 //    The interpreters and loaders are checked by path, not held open: the rules make sure only
 //    root or the effective user could replace them. The SHA-256 pin covers the backend file only.
 //
@@ -49,6 +56,7 @@
 #include <fcntl.h>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -77,6 +85,8 @@ using posix::WalkState;
 
 // #! levels plus env hops followed before giving up (the kernel itself allows few rewrites).
 constexpr int kMaxInterpreters = 4;
+// Files named by path (libraries, audit modules) read to follow their own names, at most.
+constexpr std::size_t kMaxLibraries = 64;
 
 // SHA-256 of the whole file, read through `fd` with pread (the descriptor's offset stays 0).
 std::optional<std::string> sha256_of(int fd, int& err) {
@@ -115,6 +125,35 @@ bool has_controls(std::string_view text) {
   return false;
 }
 
+// ld.so expands $ORIGIN and ${ORIGIN} to the folder of the running file's real path; any other
+// "$" token ($LIB, $PLATFORM, ...) expands differently per system: nullopt.
+std::optional<std::string> expand_origin(const std::string& entry, const std::string& origin) {
+  std::string out;
+  for (std::size_t i = 0; i < entry.size();) {
+    if (entry[i] != '$') {
+      out += entry[i++];
+      continue;
+    }
+    const std::string_view rest = std::string_view(entry).substr(i + 1);
+    std::size_t token = 0;
+    if (rest.rfind("{ORIGIN}", 0) == 0) token = 8;
+    if (rest.rfind("ORIGIN", 0) == 0 &&
+        (rest.size() == 6 || (std::isalnum(static_cast<unsigned char>(rest[6])) == 0 && rest[6] != '_'))) {
+      token = 6;
+    }
+    if (token == 0) return std::nullopt;
+    out += origin;
+    i += 1 + token;
+  }
+  return out;
+}
+
+std::string joined(const std::vector<std::string>& parts, const char* separator) {
+  std::string out;
+  for (std::size_t i = 0; i < parts.size(); ++i) out += (i == 0 ? "" : separator) + parts[i];
+  return out;
+}
+
 bool is_env(const std::string& named, const std::string& resolved) {
   return posix::base_name(named) == "env" || posix::base_name(resolved) == "env";
 }
@@ -150,6 +189,11 @@ class ExecutableChecker {
   void search_path_for(const std::string& name, const std::string& script);
   void follow_elf(const posix::ElfFacts& elf, const std::string& file, const std::string& resolved);
   void rule_rpath(const std::string& entry, const char* tag, const std::string& file, const std::string& resolved);
+  void follow_libraries(const posix::ElfFacts& elf, const std::string& file, const std::string& resolved);
+  void rule_library(const std::string& entry, posix::LibraryTag tag, const std::string& file, const std::string& resolved);
+  void check_library(const Subject& s);
+  bool rule_library_file(const Subject& s, const posix::WalkEnd& end, const struct stat& st);
+  void follow_library(int fd, const Subject& s, const std::string& resolved);
   std::optional<Program> check_program(const Subject& s, bool need_read);
   void rule_program_file(const Subject& s, const std::string& resolved, const struct stat& st);
 
@@ -172,6 +216,7 @@ class ExecutableChecker {
   std::string resolved_;  // the backend file's path without links
   bool shared_ = false;   // the backend file is a shared system file: fixes never change it
   int interpreters_ = 0;
+  std::set<std::string> libraries_read_;  // real paths of the libraries already followed
 };
 
 Result<VerifiedExecutable> ExecutableChecker::run() {
@@ -551,6 +596,12 @@ void ExecutableChecker::follow_elf(const posix::ElfFacts& elf, const std::string
       (void)check_program(s, false);  // the kernel maps the loader; its own PT_INTERP is ignored
     }
   }
+  follow_libraries(elf, file, resolved);
+}
+
+// What ld.so loads for an ELF file (the program, or a library named by path): its search
+// folders, then every file it names by path.
+void ExecutableChecker::follow_libraries(const posix::ElfFacts& elf, const std::string& file, const std::string& resolved) {
   for (const auto& entry : elf.rpath) {
     if (book_.done()) return;
     rule_rpath(entry, "DT_RPATH", file, resolved);
@@ -559,33 +610,23 @@ void ExecutableChecker::follow_elf(const posix::ElfFacts& elf, const std::string
     if (book_.done()) return;
     rule_rpath(entry, "DT_RUNPATH", file, resolved);
   }
+  using posix::LibraryTag;
+  for (const auto& [tag, names] : {std::pair{LibraryTag::needed, &elf.needed}, std::pair{LibraryTag::filter, &elf.filter},
+                                   std::pair{LibraryTag::auxiliary, &elf.auxiliary}, std::pair{LibraryTag::audit, &elf.audit},
+                                   std::pair{LibraryTag::depaudit, &elf.depaudit}}) {
+    for (const auto& entry : *names) {
+      if (book_.done()) return;
+      rule_library(entry, tag, file, resolved);
+    }
+  }
 }
 
 void ExecutableChecker::rule_rpath(const std::string& entry, const char* tag, const std::string& file,
                                    const std::string& resolved) {
-  // ld.so expands $ORIGIN and ${ORIGIN} to the folder of the running file's real path.
-  std::string folder;
+  const auto expanded = expand_origin(entry, posix::dir_name(resolved));
+  const std::string folder = expanded.value_or("");
   std::string problem;
-  const std::string origin = posix::dir_name(resolved);
-  for (std::size_t i = 0; i < entry.size() && problem.empty();) {
-    if (entry[i] != '$') {
-      folder += entry[i++];
-      continue;
-    }
-    const std::string_view rest = std::string_view(entry).substr(i + 1);
-    std::size_t token = 0;
-    if (rest.rfind("{ORIGIN}", 0) == 0) token = 8;
-    if (rest.rfind("ORIGIN", 0) == 0 &&
-        (rest.size() == 6 || (std::isalnum(static_cast<unsigned char>(rest[6])) == 0 && rest[6] != '_'))) {
-      token = 6;
-    }
-    if (token == 0) {
-      problem = "uses a token other than $ORIGIN ($LIB and $PLATFORM expand differently per system)";
-      break;
-    }
-    folder += origin;
-    i += 1 + token;
-  }
+  if (!expanded) problem = "uses a token other than $ORIGIN ($LIB and $PLATFORM expand differently per system)";
   if (problem.empty() && entry.empty()) problem = "is empty, which ld.so reads as the working directory";
   if (problem.empty() && has_controls(folder)) problem = "holds control characters";
   if (problem.empty() && folder.front() != '/') problem = "is relative, so ld.so would take it from the working directory";
@@ -599,6 +640,150 @@ void ExecutableChecker::rule_rpath(const std::string& entry, const char* tag, co
   const Walk walk = book_.walk(s);
   if (walk.state == WalkState::failed) return;
   book_.rule_search_folder(s, "rpath " + folder, walk);
+}
+
+// One name of DT_NEEDED, DT_FILTER, DT_AUXILIARY, DT_AUDIT or DT_DEPAUDIT. ld.so expands the
+// tokens of every such name; a result with '/' is opened as a path (relative ones from the
+// working directory), one without is searched.
+void ExecutableChecker::rule_library(const std::string& entry, posix::LibraryTag tag, const std::string& file,
+                                     const std::string& resolved) {
+  const std::string word = posix::library_word(tag);
+  const auto path = expand_origin(entry, posix::dir_name(resolved));
+  std::string problem;
+  if (!path) {
+    problem = "uses a token other than $ORIGIN ($LIB and $PLATFORM expand differently per system)";
+  } else if (path->find('/') == std::string::npos) {
+    // Searched: in the DT_RPATH/DT_RUNPATH folders checked above, or ld.so's cache and the
+    // system folders. Audit modules are listed, so that `check` shows they load.
+    const bool audit = tag == posix::LibraryTag::audit || tag == posix::LibraryTag::depaudit;
+    if (audit && book_.verbose()) {
+      book_.add(word + " " + quote_text(entry), true,
+                "a name without '/': ld.so searches it as it searches libraries (its cache and the system folders, "
+                "which belong to root)",
+                "", "");
+    }
+    return;
+  } else if (has_controls(*path)) {
+    problem = "holds control characters";
+  } else if (path->front() != '/') {
+    problem = "is a relative path, so ld.so would take it from the working directory";
+  }
+  if (!problem.empty()) {
+    const std::string dt = posix::library_dt(tag);
+    const std::string fix =
+        tag == posix::LibraryTag::needed
+            ? "relink " + file + " against the library by its absolute path (or $ORIGIN/...), or give the library a "
+                                 "-Wl,-soname and link it by name"
+            : "relink " + file + " with an absolute path (or $ORIGIN/...) in " + posix::library_option(tag);
+    book_.fail(word + " " + quote_text(entry), dt + " entry " + problem, fix,
+               "the " + dt + " entry \"" + quote_text(entry) + "\" of " + file + " " + problem + ": " + fix);
+    return;
+  }
+  check_library(Subject{Role::library, *path, word + " " + *path + " of " + file, file, tag});
+}
+
+// Walks a library or audit module named by path, applies the file rule, and follows its own
+// names when it is an ELF file ld.so could load.
+void ExecutableChecker::check_library(const Subject& s) {
+  const std::string name = posix::library_word(s.tag) + (" " + s.path);
+  Walk walk = book_.walk(s);
+  if (walk.state == WalkState::missing) {
+    const std::string fix = "install it or " + book_.correct_setting(s);
+    book_.fail(name, walk.end.resolved + " does not exist", fix,
+               s.context + " does not exist" +
+                   (walk.end.missing_last ? std::string() : " (" + walk.end.resolved + " is missing)") + ": " + fix,
+               ENOENT);
+    return;
+  }
+  if (walk.state != WalkState::found) return;
+  const bool regular = S_ISREG(walk.end.st.st_mode) && !walk.end.checked_as_folder;
+  if (!regular) {
+    const std::string fix = book_.correct_setting(s);
+    book_.fail(name, walk.end.resolved + " is " + posix::type_text(walk.end.st.st_mode), fix,
+               s.context + " is " + posix::type_text(walk.end.st.st_mode) + ", not a regular file: " + fix);
+    return;
+  }
+  OpenedFile file = posix::open_for_reading(walk.end);
+  if (file.replaced) {
+    book_.fail(name, "replaced while being checked", "retry",
+               s.context + " was replaced while being checked: retry, and find out who is changing it");
+    return;
+  }
+  const struct stat st = file.fd.valid() ? file.st : walk.end.st;
+  if (!rule_library_file(s, walk.end, st) || book_.done()) return;
+  // A file the effective user cannot read, ld.so (the same user) cannot load either.
+  if (file.fd.valid()) follow_library(file.fd.get(), s, walk.end.resolved);
+}
+
+// The file rule for a library or audit module: owned by root or the effective user, not
+// writable by group or others (ld.so needs only read), and not in a sticky folder others may
+// write: there anyone may create the name once the file is gone.
+bool ExecutableChecker::rule_library_file(const Subject& s, const posix::WalkEnd& end, const struct stat& st) {
+  const posix::Identity& id = book_.identity();
+  posix::Names& names = book_.names();
+  const std::string name = posix::library_word(s.tag) + (" " + s.path);
+  const std::string link = end.resolved != s.path ? " -> " + end.resolved : std::string();
+  const std::string what = posix::library_word(s.tag) + (" " + s.path) + link + " of " + s.named_by;
+  const bool owner_ok = st.st_uid == 0 || st.st_uid == id.euid;
+  const bool writable = (st.st_mode & (S_IWGRP | S_IWOTH)) != 0;
+  const bool open_folder = (end.dir_st.st_mode & S_ISVTX) != 0 && (end.dir_st.st_mode & (S_IWGRP | S_IWOTH)) != 0;
+  if (owner_ok && !writable && !open_folder && !book_.verbose()) return true;  // passes cost no text, no lookups
+  const std::string found = "mode " + posix::mode_text(st.st_mode) + ", owner " + names.user_text(st.st_uid);
+  const std::string detail = (link.empty() ? "" : "-> " + end.resolved + ", ") + found;
+  if (owner_ok && !writable && !open_folder) {
+    book_.add(name, true, detail, "", "");
+    return true;
+  }
+  if (owner_ok && !writable) {
+    const std::string fix = book_.relocate_fix(s);
+    book_.fail(name, detail + ": in the sticky folder " + end.dir_path + ", open to others", fix,
+               what + " (" + found + ") is in the sticky folder " + end.dir_path + " (mode " +
+                   posix::mode_text(end.dir_st.st_mode) + ", owner " + names.user_text(end.dir_st.st_uid) +
+                   "), where anyone may create that name once the file is gone: install a copy in a folder of its own: " +
+                   fix);
+    return false;
+  }
+  std::vector<std::string> problems;
+  std::vector<std::string> commands;
+  if (!owner_ok) {
+    problems.push_back("is not owned by " + book_.owner_requirement());
+    commands.push_back("chown " + names.user_arg(id.euid) + " " + end.resolved);
+  }
+  if (writable) {
+    problems.push_back("is writable by group or others");
+    commands.push_back("chmod go-w " + end.resolved);
+  }
+  // Another user's library that others may read is someone's shared file, like a system one.
+  const bool shared = posix::is_system_path(s.path) || posix::is_system_path(end.resolved) ||
+                      (st.st_uid != id.euid && (st.st_mode & 0055) != 0);
+  std::string fix;
+  const std::string clause = fix_clause(shared, s, joined(commands, " && "), fix);
+  const std::string problem = joined(problems, " and ");
+  book_.fail(name, detail + ": " + problem, fix, what + " (" + found + ") " + problem + clause);
+  return false;
+}
+
+// A library's own search folders and path names, as ld.so loads them; each file once. A file
+// that is not ELF (or a script) ld.so refuses to load, so nothing more runs from it.
+void ExecutableChecker::follow_library(int fd, const Subject& s, const std::string& resolved) {
+  if (!libraries_read_.insert(resolved).second) return;
+  if (libraries_read_.size() > kMaxLibraries) {
+    const std::string fix = "link " + options_.path + " against fewer libraries by path";
+    book_.fail(posix::library_word(s.tag) + (" " + s.path), "more than " + std::to_string(kMaxLibraries) + " files named by path",
+               fix, "more than " + std::to_string(kMaxLibraries) + " libraries named by path load with " + options_.path +
+                        ", at " + s.context + ": " + fix);
+    return;
+  }
+  auto format = posix::read_exec_format(fd);
+  if (!format && format.error().message.rfind("its #!", 0) == 0) return;  // a script: ld.so refuses it
+  if (!format) {
+    const std::string fix = "replace it with a valid library or " + book_.correct_setting(s);
+    book_.fail("ELF header of " + s.path, format.error().message, fix,
+               s.path + " (" + s.context + ") cannot be checked: " + format.error().message + ": " + fix,
+               format.error().os_error);
+    return;
+  }
+  if (format->kind == posix::ExecKind::elf) follow_libraries(format->elf, s.path, resolved);
 }
 
 // Walks an interpreter or loader and applies the file rule; returns it open for reading

@@ -90,15 +90,23 @@ enum class Role {
   interpreter,     // named on a #! line (or found by env)
   loader,          // an ELF file's PT_INTERP
   library_folder,  // an ELF file's DT_RPATH / DT_RUNPATH entry
+  library,         // a file an ELF file names by path: DT_NEEDED, DT_FILTER, ..., DT_AUDIT (Subject::tag)
   search_folder,   // a PATH folder env searches
   config,          // the main config file
 };
+
+// The dynamic-section entry that names a Role::library file.
+enum class LibraryTag { needed, filter, auxiliary, audit, depaudit };
+const char* library_word(LibraryTag tag);    // "needed", "audit": rule names and messages
+const char* library_dt(LibraryTag tag);      // "DT_NEEDED", "DT_AUDIT"
+const char* library_option(LibraryTag tag);  // "-Wl,--audit" ("" for DT_NEEDED: the library is linked)
 
 struct Subject {
   Role role = Role::backend;
   std::string path;      // absolute, as named
   std::string context;   // "" for the backend; else e.g. "interpreter /usr/bin/python3 of /opt/backend"
   std::string named_by;  // the file whose #! line or ELF header names it, or the script env runs for
+  LibraryTag tag = LibraryTag::needed;  // Role::library only
 };
 
 enum class WalkState {

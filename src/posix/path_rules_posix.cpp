@@ -73,13 +73,53 @@ std::string final_rule_name(const Subject& s) {
     case Role::interpreter: return "interpreter " + s.path;
     case Role::loader: return "loader " + s.path;
     case Role::library_folder: return "rpath " + s.path;
+    case Role::library: return library_word(s.tag) + (" " + s.path);
     case Role::search_folder: return "PATH folder " + s.path;
     case Role::config: return "config file " + s.path;
   }
   return s.path;
 }
 
+// "relink /opt/backend with X in -Wl,--audit", or for a linked library "relink /opt/backend against X".
+std::string relink_with(const Subject& s, const std::string& what) {
+  if (s.tag == LibraryTag::needed) return "relink " + s.named_by + " against " + what;
+  return "relink " + s.named_by + " with " + what + " in " + library_option(s.tag);
+}
+
 }  // namespace
+
+const char* library_word(LibraryTag tag) {
+  switch (tag) {
+    case LibraryTag::needed: return "needed";
+    case LibraryTag::filter: return "filter";
+    case LibraryTag::auxiliary: return "auxiliary";
+    case LibraryTag::audit: return "audit";
+    case LibraryTag::depaudit: return "depaudit";
+  }
+  return "library";
+}
+
+const char* library_dt(LibraryTag tag) {
+  switch (tag) {
+    case LibraryTag::needed: return "DT_NEEDED";
+    case LibraryTag::filter: return "DT_FILTER";
+    case LibraryTag::auxiliary: return "DT_AUXILIARY";
+    case LibraryTag::audit: return "DT_AUDIT";
+    case LibraryTag::depaudit: return "DT_DEPAUDIT";
+  }
+  return "DT_NEEDED";
+}
+
+const char* library_option(LibraryTag tag) {
+  switch (tag) {
+    case LibraryTag::needed: return "";
+    case LibraryTag::filter: return "-Wl,--filter";
+    case LibraryTag::auxiliary: return "-Wl,--auxiliary";
+    case LibraryTag::audit: return "-Wl,--audit";
+    case LibraryTag::depaudit: return "-Wl,--depaudit";
+  }
+  return "";
+}
 
 // ---- identity and names --------------------------------------------------------------------
 
@@ -244,6 +284,9 @@ std::string RuleBook::correct_setting(const Subject& s) const {
     case Role::interpreter: return "correct the #! line of " + s.named_by;
     case Role::loader: return "relink " + s.named_by + " with the right -Wl,--dynamic-linker";
     case Role::library_folder: return "relink " + s.named_by + " with the right -Wl,-rpath";
+    case Role::library:
+      return s.tag == LibraryTag::needed ? relink_with(s, "the right library")
+                                         : "relink " + s.named_by + " with the right " + library_option(s.tag);
     case Role::search_folder: return "name the interpreter by its absolute path on the #! line of " + s.named_by;
     case Role::config: return "pass the right file with --config";
   }
@@ -256,6 +299,7 @@ std::string RuleBook::point_at_file(const Subject& s) const {
     case Role::interpreter: return "name the interpreter's real path on the #! line of " + s.named_by;
     case Role::loader: return "relink " + s.named_by + " with the loader's real path in -Wl,--dynamic-linker";
     case Role::library_folder: return "relink " + s.named_by + " with the folder's real path in -Wl,-rpath";
+    case Role::library: return relink_with(s, s.tag == LibraryTag::needed ? "the library's real path" : "the file's real path");
     case Role::search_folder: return "name the interpreter by its absolute path on the #! line of " + s.named_by;
     case Role::config: return "pass the config file's real path with --config";
   }
@@ -274,6 +318,7 @@ std::string RuleBook::relocate_fix(const Subject& s) {
     case Role::library_folder:
       return "relink " + s.named_by + " with a library folder of its own in -Wl,-rpath (or patchelf --set-rpath DIR " +
              s.named_by + ")";
+    case Role::library: return install + ", then " + relink_with(s, dest);
     case Role::search_folder: return point_at_file(s);
     case Role::config:
       return "install -D -o " + user + " -m 0600 " + s.path + " /etc/stsecrets/" + name +

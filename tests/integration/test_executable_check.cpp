@@ -29,6 +29,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <set>
+#include <tuple>
 #include <unistd.h>
 #include <vector>
 
@@ -648,15 +649,26 @@ std::string copy_program(const std::string& from, const std::string& path, unsig
 
 bool have_cc() { return ::access("/usr/bin/cc", X_OK) == 0; }
 
-// Builds a tiny C program with extra linker flags (a real toolchain's ELF for the parser).
-void compile(const std::string& out, const std::vector<std::string>& link_flags) {
-  std::vector<std::string> argv{"/usr/bin/cc", "-x", "c", "-", "-o", out};
+// Builds a tiny C program with extra linker flags (a real toolchain's ELF for the parser). The
+// flags may name input files too (a library to link against): "-x none" ends the "-x c" of stdin.
+void compile(const std::string& out, const std::vector<std::string>& link_flags,
+             std::string_view source = "int main(void) { return 0; }\n", unsigned mode = 0700) {
+  std::vector<std::string> argv{"/usr/bin/cc", "-x", "c", "-", "-x", "none", "-o", out};
   argv.insert(argv.end(), link_flags.begin(), link_flags.end());
-  auto r = sts::test::run_command(argv, "int main(void) { return 0; }\n");
+  auto r = sts::test::run_command(argv, source);
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  REQUIRE(::chmod(out.c_str(), 0700) == 0);
+  REQUIRE(::chmod(out.c_str(), static_cast<mode_t>(mode)) == 0);
 }
+
+// A shared library defining sts_test_lib(), and a program that calls it (so the link records it
+// in DT_NEEDED whatever --as-needed says).
+void compile_library(const std::string& out, const std::vector<std::string>& link_flags, unsigned mode = 0644) {
+  std::vector<std::string> flags{"-shared", "-fPIC"};
+  flags.insert(flags.end(), link_flags.begin(), link_flags.end());
+  compile(out, flags, "void sts_test_lib(void) {}\n", mode);
+}
+constexpr std::string_view kCallsLib = "void sts_test_lib(void);\nint main(void) { sts_test_lib(); return 0; }\n";
 
 }  // namespace
 
@@ -714,6 +726,116 @@ TEST_CASE("attack: an ELF whose loader or RUNPATH lies in a writable folder") {
     make_dir(dir / "sticky", 01777);
     compile(dir / "backend", {"-Wl,-rpath," + dir / "sticky", "-Wl,--enable-new-dtags"});
     require_rejected({dir / "backend", false, ""}, Code::exec_rejected, "rpath " + dir / "sticky");
+  }
+}
+
+// Review finding F1: a DT_NEEDED entry with '/' (absolute, or relative to the working directory)
+// and DT_AUDIT/DT_DEPAUDIT were ignored, so `check` said OK and another user's library ran as the
+// agent. Each file an ELF names by path passes the loader's rules, under its own rule name.
+TEST_CASE("attack: an ELF that names a library or an audit module by path") {
+  if (!have_cc()) { WARN("no /usr/bin/cc: skipped"); return; }
+  TempDir dir;
+  make_dir(dir / "theirs", 0755);
+  make_dir(dir / "ww", 0777);
+  make_dir(dir / "lib", 0755);
+  const std::string backend = dir / "backend";
+  SECTION("DT_NEEDED: an absolute path in another user's folder (the review's reproduction)") {
+    compile_library(dir / "theirs/libfoo.so", {});
+    REQUIRE(::chown((dir / "theirs/libfoo.so").c_str(), kOtherUid, kOtherGid) == 0);
+    REQUIRE(::chown((dir / "theirs").c_str(), kOtherUid, kOtherGid) == 0);
+    compile(backend, {dir / "theirs/libfoo.so"}, kCallsLib);
+    require_rejected({backend, false, ""}, Code::exec_rejected,
+                     "directory " + dir / "theirs" + " (mode 0755, owner uid 54321) is not owned by root (the effective "
+                     "user) (needed " + dir / "theirs/libfoo.so" + " of " + backend + "): run chown root " + dir / "theirs");
+    ExecutableReport report;
+    REQUIRE_FALSE(sts::platform::check_executable({backend, false, ""}, &report));
+    const sts::CheckRule* needed = find_rule(report, "needed " + dir / "theirs/libfoo.so");
+    REQUIRE(needed != nullptr);
+    CHECK_FALSE(needed->ok);
+    CHECK_THAT(needed->detail, Catch::Matchers::Contains("owner uid 54321"));
+    CHECK_THAT(needed->fix, Catch::Matchers::Contains("install -D -o root -m 0700 " + dir / "theirs/libfoo.so" +
+                                                      " /opt/stsecrets/libfoo.so, then relink " + backend +
+                                                      " against /opt/stsecrets/libfoo.so"));
+  }
+  SECTION("DT_NEEDED: an absolute path in a world-writable folder") {
+    compile_library(dir / "ww/libfoo.so", {});
+    compile(backend, {dir / "ww/libfoo.so"}, kCallsLib);
+    require_rejected({backend, false, ""}, Code::exec_rejected,
+                     "directory " + dir / "ww" + " (mode 0777, owner root) is writable by group or others (needed " +
+                         dir / "ww/libfoo.so" + " of " + backend + "): run chmod go-w " + dir / "ww");
+  }
+  SECTION("DT_NEEDED: a library others can write") {
+    compile_library(dir / "lib/libfoo.so", {}, 0666);
+    compile(backend, {dir / "lib/libfoo.so"}, kCallsLib);
+    require_rejected({backend, false, ""}, Code::exec_rejected,
+                     "needed " + dir / "lib/libfoo.so" + " of " + backend +
+                         " (mode 0666, owner root) is writable by group or others: run chmod go-w " + dir / "lib/libfoo.so");
+  }
+  SECTION("DT_NEEDED: a relative path, taken from the working directory") {
+    compile_library(dir / "lib/libfoo.so", {"-Wl,-soname,lib/libfoo.so"});
+    compile(backend, {dir / "lib/libfoo.so"}, kCallsLib);
+    require_rejected({backend, false, ""}, Code::exec_rejected,
+                     "the DT_NEEDED entry \"lib/libfoo.so\" of " + backend +
+                         " is a relative path, so ld.so would take it from the working directory: relink " + backend +
+                         " against the library by its absolute path (or $ORIGIN/...), or give the library a -Wl,-soname "
+                         "and link it by name");
+  }
+  SECTION("DT_NEEDED: $ORIGIN/lib in a good folder is accepted and listed") {
+    compile_library(dir / "lib/libfoo.so", {"-Wl,-soname,$ORIGIN/lib/libfoo.so"});
+    compile(backend, {dir / "lib/libfoo.so"}, kCallsLib);
+    ExecutableReport report;
+    require_ok({backend, false, ""}, &report);
+    const sts::CheckRule* needed = find_rule(report, "needed " + dir / "lib/libfoo.so");
+    REQUIRE(needed != nullptr);
+    CHECK(needed->ok);
+    CHECK(needed->detail == "mode 0644, owner root");
+    CHECK(find_rule(report, "needed libc.so.6") == nullptr);  // a name without '/': found as today
+  }
+  SECTION("DT_AUDIT: an absolute path in another user's folder") {
+    sts::test::write_file(dir / "theirs/aud.so", "not loaded by the test", 0755);
+    REQUIRE(::chown((dir / "theirs/aud.so").c_str(), kOtherUid, kOtherGid) == 0);
+    REQUIRE(::chown((dir / "theirs").c_str(), kOtherUid, kOtherGid) == 0);
+    compile(backend, {"-Wl,--audit=" + dir / "theirs/aud.so"});
+    require_rejected({backend, false, ""}, Code::exec_rejected,
+                     "(audit " + dir / "theirs/aud.so" + " of " + backend + "): run chown root " + dir / "theirs");
+  }
+  SECTION("DT_AUDIT: a module others can write, a missing one, a relative one") {
+    sts::test::write_file(dir / "lib/aud.so", "not loaded by the test", 0666);
+    compile(backend, {"-Wl,--audit=" + dir / "lib/aud.so"});
+    require_rejected({backend, false, ""}, Code::exec_rejected,
+                     "audit " + dir / "lib/aud.so" + " of " + backend +
+                         " (mode 0666, owner root) is writable by group or others: run chmod go-w " + dir / "lib/aud.so");
+    compile(backend, {"-Wl,--audit=" + dir / "lib/none.so"});
+    require_rejected({backend, false, ""}, Code::exec_rejected,
+                     "audit " + dir / "lib/none.so" + " of " + backend + " does not exist: install it or relink " +
+                         backend + " with the right -Wl,--audit");
+    compile(backend, {"-Wl,--audit=aud/x.so"});
+    require_rejected({backend, false, ""}, Code::exec_rejected,
+                     "the DT_AUDIT entry \"aud/x.so\" of " + backend +
+                         " is a relative path, so ld.so would take it from the working directory: relink " + backend +
+                         " with an absolute path (or $ORIGIN/...) in -Wl,--audit");
+  }
+  SECTION("DT_DEPAUDIT: an absolute path in a world-writable folder") {
+    sts::test::write_file(dir / "ww/aud.so", "not loaded by the test", 0644);
+    compile(backend, {"-Wl,--depaudit=" + dir / "ww/aud.so"});
+    require_rejected({backend, false, ""}, Code::exec_rejected,
+                     "directory " + dir / "ww" + " (mode 0777, owner root) is writable by group or others (depaudit " +
+                         dir / "ww/aud.so" + " of " + backend + "): run chmod go-w " + dir / "ww");
+  }
+  SECTION("DT_AUDIT: every name of a ':' list is checked") {
+    sts::test::write_file(dir / "lib/a.so", "not loaded by the test", 0644);
+    sts::test::write_file(dir / "ww/b.so", "not loaded by the test", 0644);
+    compile(backend, {"-Wl,--audit=" + dir / "lib/a.so", "-Wl,--audit=" + dir / "ww/b.so"});
+    require_rejected({backend, false, ""}, Code::exec_rejected, "(audit " + dir / "ww/b.so" + " of " + backend + ")");
+  }
+  SECTION("DT_AUDIT: a name without '/' is searched like a library, and listed") {
+    compile(backend, {"-Wl,--audit=libsts-audit.so"});
+    ExecutableReport report;
+    require_ok({backend, false, ""}, &report);
+    const sts::CheckRule* audit = find_rule(report, "audit libsts-audit.so");
+    REQUIRE(audit != nullptr);
+    CHECK(audit->ok);
+    CHECK_THAT(audit->detail, Catch::Matchers::Contains("searches it as it searches libraries"));
   }
 }
 
@@ -802,7 +924,18 @@ struct ElfSpec {
   std::vector<std::string> rpath;    // one DT_RPATH string each (may hold ':')
   std::vector<std::string> runpath;  // one DT_RUNPATH string each
   std::uint16_t type = 3;            // ET_DYN
+  // More string entries, in this order (tag, string): DT_NEEDED, DT_AUDIT, ...
+  std::vector<std::pair<std::uint64_t, std::string>> names{};
+  // Entries written as they are after those (tag, value): bad offsets, a second DT_STRTAB, ...
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> raw{};
+  bool with_strtab = true;     // DT_STRTAB and DT_STRSZ first
+  bool dt_null = true;         // the DT_NULL end inside PT_DYNAMIC
+  bool two_dynamic = false;    // a second PT_DYNAMIC header over the same bytes
+  std::uint64_t dyn_vaddr_shift = 0;  // PT_DYNAMIC's p_vaddr moved away from its p_offset
 };
+
+constexpr std::uint64_t kDtNeeded = 1, kDtStrtab = 5, kDtStrsz = 10, kDtAudit = 0x6ffffefc, kDtDepaudit = 0x6ffffefb,
+                        kDtAuxiliary = 0x7ffffffd, kDtFilter = 0x7fffffff;
 
 // Where build_elf put things, for tests that break them on purpose.
 struct ElfLayout {
@@ -814,7 +947,7 @@ struct ElfLayout {
 std::string build_elf(const ElfSpec& spec, ElfLayout* layout = nullptr) {
   const bool b64 = spec.bits == 64;
   const std::size_t ehsize = b64 ? 64 : 52, phentsize = b64 ? 56 : 32, word = b64 ? 8 : 4;
-  const std::size_t phnum = spec.interp ? 3 : 2;
+  const std::size_t phnum = (spec.interp ? 3u : 2u) + (spec.two_dynamic ? 1u : 0u);
   const std::uint64_t base = 0x400000;
   const std::size_t interp_off = ehsize + phnum * phentsize;
   const std::string interp = spec.interp ? *spec.interp + std::string(1, '\0') : std::string();
@@ -823,8 +956,10 @@ std::string build_elf(const ElfSpec& spec, ElfLayout* layout = nullptr) {
   std::vector<std::pair<std::uint64_t, std::uint64_t>> dyn;  // tag, value
   for (const auto& s : spec.rpath) { dyn.emplace_back(15, strtab.size()); strtab += s + std::string(1, '\0'); }
   for (const auto& s : spec.runpath) { dyn.emplace_back(29, strtab.size()); strtab += s + std::string(1, '\0'); }
-  dyn.insert(dyn.begin(), {{5, base + str_off}, {10, strtab.size()}});
-  dyn.emplace_back(0, 0);
+  for (const auto& [tag, s] : spec.names) { dyn.emplace_back(tag, strtab.size()); strtab += s + std::string(1, '\0'); }
+  dyn.insert(dyn.end(), spec.raw.begin(), spec.raw.end());
+  if (spec.with_strtab) dyn.insert(dyn.begin(), {{kDtStrtab, base + str_off}, {kDtStrsz, strtab.size()}});
+  if (spec.dt_null) dyn.emplace_back(0, 0);
   const std::size_t dyn_off = (str_off + strtab.size() + 7) / 8 * 8;
   const std::size_t total = dyn_off + dyn.size() * 2 * word;
   std::string out(total, '\0');
@@ -846,19 +981,20 @@ std::string build_elf(const ElfSpec& spec, ElfLayout* layout = nullptr) {
   put(b64 ? 52 : 40, ehsize, 2);
   put(phentsize_at, phentsize, 2);
   put(phnum_at, phnum, 2);
-  auto phdr = [&](std::size_t i, std::uint32_t type, std::uint64_t off, std::uint64_t size) {
+  auto phdr = [&](std::size_t i, std::uint32_t type, std::uint64_t off, std::uint64_t size, std::uint64_t shift = 0) {
     const std::size_t at = ehsize + i * phentsize;
     put(at, type, 4);
     put(at + (b64 ? 8 : 4), off, word);
-    put(at + (b64 ? 16 : 8), base + off, word);
-    put(at + (b64 ? 24 : 12), base + off, word);
+    put(at + (b64 ? 16 : 8), base + off + shift, word);
+    put(at + (b64 ? 24 : 12), base + off + shift, word);
     put(at + (b64 ? 32 : 16), size, word);
     put(at + (b64 ? 40 : 20), size, word);
   };
   std::size_t i = 0;
   phdr(i++, 1, 0, total);
   if (spec.interp) phdr(i++, 3, interp_off, interp.size());
-  phdr(i++, 2, dyn_off, dyn.size() * 2 * word);
+  phdr(i++, 2, dyn_off, dyn.size() * 2 * word, spec.dyn_vaddr_shift);
+  if (spec.two_dynamic) phdr(i++, 2, dyn_off, dyn.size() * 2 * word);
   out.replace(interp_off, interp.size(), interp);
   out.replace(str_off, strtab.size(), strtab);
   for (std::size_t k = 0; k < dyn.size(); ++k) {
@@ -884,6 +1020,10 @@ TEST_CASE("exec format: ELF loader and search paths, 32/64-bit, both byte orders
     for (bool big : {false, true}) {
       DYNAMIC_SECTION(bits << "-bit " << (big ? "big" : "little") << "-endian") {
         ElfSpec spec{bits, big, std::string("/lib/ld-test.so.1"), {"/opt/a:$ORIGIN/lib"}, {"/opt/b", "::/opt/c"}, 3};
+        spec.names = {{kDtNeeded, "libc.so.6"},           {kDtAudit, "/opt/a.so::aud.so:"},
+                      {kDtNeeded, "/opt/lib/libx.so"},    {kDtDepaudit, "/opt/dep.so"},
+                      {kDtFilter, "$ORIGIN/f.so"},        {kDtAuxiliary, "/opt/aux.so"},
+                      {kDtNeeded, "lib/rel.so"}};
         auto format = parse_bytes(build_elf(spec));
         REQUIRE(format);
         REQUIRE(format->kind == sts::posix::ExecKind::elf);
@@ -892,6 +1032,11 @@ TEST_CASE("exec format: ELF loader and search paths, 32/64-bit, both byte orders
         CHECK(format->elf.interpreter == std::optional<std::string>("/lib/ld-test.so.1"));
         CHECK(format->elf.rpath == std::vector<std::string>{"/opt/a", "$ORIGIN/lib"});
         CHECK(format->elf.runpath == std::vector<std::string>{"/opt/b", "", "", "/opt/c"});
+        CHECK(format->elf.needed == std::vector<std::string>{"libc.so.6", "/opt/lib/libx.so", "lib/rel.so"});
+        CHECK(format->elf.audit == std::vector<std::string>{"/opt/a.so", "aud.so"});  // ld.so drops empty names
+        CHECK(format->elf.depaudit == std::vector<std::string>{"/opt/dep.so"});
+        CHECK(format->elf.filter == std::vector<std::string>{"$ORIGIN/f.so"});
+        CHECK(format->elf.auxiliary == std::vector<std::string>{"/opt/aux.so"});
       }
     }
   }
@@ -939,10 +1084,58 @@ TEST_CASE("exec format: a malformed ELF header is a clear rejection") {
   }
 }
 
+TEST_CASE("exec format: a malformed dynamic section is a clear rejection") {
+  const auto spec = [](auto change) {
+    ElfSpec s{64, false, std::string("/lib/ld.so"), {}, {}, 3};
+    s.names = {{kDtNeeded, "/opt/lib/libx.so"}};
+    change(s);
+    return s;
+  };
+  const std::vector<std::pair<ElfSpec, std::string>> cases{
+      {spec([](ElfSpec& s) { s.raw = {{kDtNeeded, 0xffff}}; }), "its ELF DT_NEEDED entry lies outside the string table"},
+      {spec([](ElfSpec& s) { s.raw = {{kDtAudit, ~std::uint64_t{0}}}; }), "its ELF DT_AUDIT entry lies outside the string table"},
+      {spec([](ElfSpec& s) { s.with_strtab = false; }), "has names but no string table"},
+      {spec([](ElfSpec& s) { s.raw = {{kDtStrtab, 0x10}}; }), "its ELF string table lies outside the file's loaded segments"},
+      {spec([](ElfSpec& s) { s.raw = {{kDtStrtab, ~std::uint64_t{0}}}; }), "its ELF string table lies outside"},
+      // DT_STRSZ (the last one counts, as in ld.so) cuts the name's NUL off.
+      {spec([](ElfSpec& s) { s.raw = {{kDtStrsz, 5}}; }), "its ELF DT_NEEDED entry is not NUL-terminated within the string table"},
+      {spec([](ElfSpec& s) { s.dt_null = false; }), "its ELF dynamic section has no DT_NULL end"},
+      {spec([](ElfSpec& s) { s.two_dynamic = true; }), "2 PT_DYNAMIC segments"},
+      {spec([](ElfSpec& s) { s.dyn_vaddr_shift = 8; }), "its ELF dynamic section's address does not match its file offset"},
+      {spec([](ElfSpec& s) { s.dyn_vaddr_shift = 0x10000000; }), "its ELF dynamic section lies outside the file's loaded segments"},
+  };
+  for (const auto& [elf, fragment] : cases) {
+    INFO(fragment);
+    auto format = parse_bytes(build_elf(elf));
+    REQUIRE_FALSE(format);
+    CHECK(format.error().code == Code::exec_rejected);
+    CHECK_THAT(format.error().message, Catch::Matchers::Contains(fragment));
+  }
+  SECTION("the check names the file and the rule") {
+    TempDir dir;
+    const std::string p = dir / "b";
+    sts::test::write_file(p, build_elf(spec([](ElfSpec& s) { s.raw = {{kDtNeeded, 0xffff}}; })), 0700);
+    require_rejected({p, false, ""}, Code::exec_rejected,
+                     p + " cannot be checked: its ELF DT_NEEDED entry lies outside the string table: replace it with a "
+                         "valid executable or correct secret_backend_command");
+    ExecutableReport report;
+    REQUIRE_FALSE(sts::platform::check_executable({p, false, ""}, &report));
+    REQUIRE(find_rule(report, "ELF header of " + p) != nullptr);
+  }
+  SECTION("thousands of names are bounded") {
+    ElfSpec s{64, false, std::nullopt, {}, {}, 3};
+    s.names.assign(4000, {kDtNeeded, "/" + std::string(300, 'n')});
+    auto format = parse_bytes(build_elf(s));
+    REQUIRE_FALSE(format);
+    CHECK_THAT(format.error().message, Catch::Matchers::Contains("strings take more than 1 MiB to read"));
+  }
+}
+
 TEST_CASE("exec format: every truncation and every byte flip parses or is refused, never crashes") {
   for (const bool big : {false, true}) {
-    const std::string good =
-        build_elf(ElfSpec{big ? 32 : 64, big, std::string("/lib/ld.so"), {"/opt/a:/opt/b"}, {"$ORIGIN"}, 3});
+    ElfSpec spec{big ? 32 : 64, big, std::string("/lib/ld.so"), {"/opt/a:/opt/b"}, {"$ORIGIN"}, 3};
+    spec.names = {{kDtNeeded, "/opt/x.so"}, {kDtAudit, "/a.so:b.so"}, {kDtFilter, "f"}};
+    const std::string good = build_elf(spec);
     std::size_t refused = 0;
     for (std::size_t n = 0; n < good.size(); ++n) {
       if (!parse_bytes(good.substr(0, n))) ++refused;
@@ -1216,6 +1409,126 @@ TEST_CASE("what runs: an ELF file's loader and search folders") {
   }
 }
 
+TEST_CASE("what runs: libraries and audit modules an ELF file names by path") {
+  TempDir dir;
+  make_dir(dir / "ww", 0777);
+  make_dir(dir / "sticky", 01777);
+  make_dir(dir / "lib", 0755);
+  sts::test::write_file(dir / "lib/libx.so", "library", 0644);
+  const auto elf = [&](std::vector<std::pair<std::uint64_t, std::string>> names) {
+    ElfSpec spec{64, false, kLoader, {}, {}, 3};
+    spec.names = std::move(names);
+    return make_elf_backend(dir / "b", spec);
+  };
+  SECTION("DT_FILTER and DT_AUXILIARY in a world-writable folder") {
+    sts::test::write_file(dir / "ww/f.so", "library", 0644);
+    const std::string p = elf({{kDtFilter, dir / "ww/f.so"}});
+    require_rejected({p, false, ""}, Code::exec_rejected, "(filter " + dir / "ww/f.so" + " of " + p + ")");
+    const std::string q = elf({{kDtAuxiliary, dir / "ww/f.so"}});
+    require_rejected({q, false, ""}, Code::exec_rejected, "(auxiliary " + dir / "ww/f.so" + " of " + q + ")");
+  }
+  SECTION("a library in a sticky folder: anyone may add the name again once it is gone") {
+    sts::test::write_file(dir / "sticky/libx.so", "library", 0644);
+    const std::string p = elf({{kDtNeeded, dir / "sticky/libx.so"}});
+    require_rejected({p, false, ""}, Code::exec_rejected,
+                     "needed " + dir / "sticky/libx.so" + " of " + p + " (mode 0644, owner root) is in the sticky folder " +
+                         dir / "sticky" + " (mode 1777, owner root), where anyone may create that name once the file is "
+                         "gone: install a copy in a folder of its own: install -D -o root -m 0700 " + dir / "sticky/libx.so" +
+                         " /opt/stsecrets/libx.so, then relink " + p + " against /opt/stsecrets/libx.so");
+  }
+  SECTION("a missing library, a folder, another user's library") {
+    const std::string p = elf({{kDtNeeded, dir / "lib/none.so"}});
+    require_rejected({p, false, ""}, Code::exec_rejected,
+                     "needed " + dir / "lib/none.so" + " of " + p + " does not exist: install it or relink " + p +
+                         " against the right library");
+    const std::string q = elf({{kDtNeeded, dir / "lib"}});
+    require_rejected({q, false, ""}, Code::exec_rejected, "needed " + dir / "lib" + " of " + q + " is a directory, not a regular file");
+    sts::test::write_file(dir / "lib/theirs.so", "library", 0600);
+    REQUIRE(::chown((dir / "lib/theirs.so").c_str(), kOtherUid, kOtherGid) == 0);
+    const std::string r = elf({{kDtNeeded, dir / "lib/theirs.so"}});
+    require_rejected({r, false, ""}, Code::exec_rejected,
+                     "needed " + dir / "lib/theirs.so" + " of " + r +
+                         " (mode 0600, owner uid 54321) is not owned by root (the effective user): run chown root " +
+                         dir / "lib/theirs.so");
+  }
+  SECTION("$ORIGIN is the file's real folder; links on the way are followed through checked folders") {
+    make_dir(dir / "real", 0700);
+    make_dir(dir / "real/lib", 0755);
+    sts::test::write_file(dir / "real/lib/libx.so", "library", 0644);
+    make_link(dir / "lib/libx.so", dir / "real/lib/liby.so");
+    ElfSpec spec{64, false, kLoader, {}, {}, 3};
+    spec.names = {{kDtNeeded, "$ORIGIN/lib/libx.so"}, {kDtAudit, "${ORIGIN}/lib/liby.so"}};
+    make_elf_backend(dir / "real/b", spec);
+    make_link(dir / "real/b", dir / "b");
+    ExecutableReport report;
+    require_ok({dir / "b", false, ""}, &report);
+    CHECK(find_rule(report, "needed " + dir / "real/lib/libx.so") != nullptr);
+    const sts::CheckRule* audit = find_rule(report, "audit " + dir / "real/lib/liby.so");
+    REQUIRE(audit != nullptr);
+    CHECK(audit->detail == "-> " + dir / "lib/libx.so" + ", mode 0644, owner root");
+  }
+  SECTION("$LIB, $PLATFORM, other tokens, relative paths and control characters are refused") {
+    const std::vector<std::tuple<std::uint64_t, std::string, std::string>> cases{
+        {kDtNeeded, "$LIB/libx.so", "the DT_NEEDED entry \"$LIB/libx.so\" of " + dir / "b" +
+                                        " uses a token other than $ORIGIN ($LIB and $PLATFORM expand differently per system)"},
+        {kDtNeeded, "lib$PLATFORM.so", "uses a token other than $ORIGIN"},
+        {kDtFilter, "./f.so", "the DT_FILTER entry \"./f.so\" of " + dir / "b" + " is a relative path"},
+        {kDtAuxiliary, "x/a.so", "-Wl,--auxiliary"},
+        {kDtDepaudit, "../d.so", "the DT_DEPAUDIT entry \"../d.so\" of " + dir / "b" + " is a relative path"},
+        {kDtNeeded, "/opt/li\x1b" "b.so", "the DT_NEEDED entry \"/opt/li\\x1bb.so\" of " + dir / "b" + " holds control characters"},
+    };
+    for (const auto& [tag, name, fragment] : cases) {
+      INFO(name);
+      require_rejected({elf({{tag, name}}), false, ""}, Code::exec_rejected, fragment);
+    }
+  }
+  SECTION("names without '/' are found as before (rpath folders, system folders)") {
+    ExecutableReport report;
+    require_ok({elf({{kDtNeeded, "libc.so.6"}, {kDtFilter, "libf.so"}, {kDtAudit, "aud.so"}}), false, ""}, &report);
+    CHECK(find_rule(report, "needed libc.so.6") == nullptr);
+    CHECK(find_rule(report, "filter libf.so") == nullptr);
+    CHECK(find_rule(report, "audit aud.so") != nullptr);
+  }
+  SECTION("a library named by path is read in turn: its own names and search folders") {
+    ElfSpec lib{64, false, std::nullopt, {}, {}, 3};
+    lib.names = {{kDtNeeded, dir / "ww/liby.so"}};
+    sts::test::write_file(dir / "lib/liba.so", build_elf(lib), 0644);
+    sts::test::write_file(dir / "ww/liby.so", "library", 0644);
+    const std::string p = elf({{kDtNeeded, dir / "lib/liba.so"}});
+    require_rejected({p, false, ""}, Code::exec_rejected,
+                     "directory " + dir / "ww" + " (mode 0777, owner root) is writable by group or others (needed " +
+                         dir / "ww/liby.so" + " of " + dir / "lib/liba.so" + "): run chmod go-w " + dir / "ww");
+    lib.names = {};
+    lib.runpath = {"$ORIGIN/../ww"};
+    sts::test::write_file(dir / "lib/liba.so", build_elf(lib), 0644);
+    require_rejected({p, false, ""}, Code::exec_rejected, "rpath " + dir / "lib/../ww" + " of " + dir / "lib/liba.so");
+  }
+  SECTION("libraries that name each other are read once; a malformed one is refused") {
+    ElfSpec lib{64, false, std::nullopt, {}, {}, 3};
+    lib.names = {{kDtNeeded, "$ORIGIN/liba.so"}, {kDtNeeded, dir / "lib/libx.so"}};
+    sts::test::write_file(dir / "lib/liba.so", build_elf(lib), 0644);
+    ExecutableReport report;
+    require_ok({elf({{kDtNeeded, dir / "lib/liba.so"}, {kDtNeeded, dir / "lib/liba.so"}}), false, ""}, &report);
+    CHECK(find_rule(report, "needed " + dir / "lib/liba.so") != nullptr);
+    CHECK(find_rule(report, "needed " + dir / "lib/libx.so") != nullptr);
+    lib.dt_null = false;
+    sts::test::write_file(dir / "lib/liba.so", build_elf(lib), 0644);
+    const std::string p = elf({{kDtNeeded, dir / "lib/liba.so"}});
+    require_rejected({p, false, ""}, Code::exec_rejected,
+                     dir / "lib/liba.so" + " (needed " + dir / "lib/liba.so" + " of " + p +
+                         ") cannot be checked: its ELF dynamic section has no DT_NULL end: replace it with a valid "
+                         "library or relink " + p + " against the right library");
+  }
+  SECTION("an interpreter's own libraries are checked too") {
+    ElfSpec spec{64, false, kLoader, {}, {}, 3};
+    spec.names = {{kDtNeeded, dir / "ww/libx.so"}};
+    sts::test::write_file(dir / "ww/libx.so", "library", 0644);
+    sts::test::write_file(dir / "interp", build_elf(spec), 0755);
+    const std::string p = make_backend(dir / "script", 0700, "#!" + dir / "interp" + "\n");
+    require_rejected({p, false, ""}, Code::exec_rejected, "(needed " + dir / "ww/libx.so" + " of " + dir / "interp" + ")");
+  }
+}
+
 TEST_CASE("sticky folders: links are followed only when the kernel's protected_symlinks rule allows") {
   TempDir dir;
   REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);
@@ -1347,6 +1660,17 @@ TEST_CASE("performance: the fetcher's success path looks up no user or group nam
   ExecutableReport report;
   require_ok({path, false, ""}, &report);  // the report names owners: lookups happen here
   CHECK(sts::posix::name_lookups() > before);
+}
+
+TEST_CASE("performance: an ELF file's libraries named by path cost no name lookups on the fetcher's path") {
+  TempDir dir;
+  sts::test::write_file(dir / "libx.so", "library", 0644);
+  ElfSpec spec{64, false, kLoader, {}, {}, 3};
+  spec.names = {{kDtNeeded, dir / "libx.so"}, {kDtAudit, dir / "libx.so"}};
+  const std::string path = make_elf_backend(dir / "backend", spec);
+  const auto before = sts::posix::name_lookups();
+  require_ok({path, false, ""});
+  CHECK(sts::posix::name_lookups() == before);
 }
 
 // ---- SPEC 2: the main config file -------------------------------------------------------------
