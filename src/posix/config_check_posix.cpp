@@ -62,7 +62,7 @@ void rule_config_file(RuleBook& book, const Subject& s, const Walk& walk) {
     fix += std::string(fix.empty() ? "" : " && ") + "chmod go-w " + resolved;
   }
   std::string message = "config file " + shown + " (" + found + ") " + problem +
-                        ", so others could choose what runs as the agent: ";
+                        ", so others could choose what runs as the agent or which secrets it gets: ";
   if (posix::is_system_path(resolved)) {
     fix = book.relocate_fix(s);
     message += "it is a shared system file, so leave it as it is and use a copy of your own: " + fix;

@@ -124,7 +124,7 @@ class Evaluator {
           "icacls " + quoted(path_) + detach + " /remove:g *" + ace.sid + " && icacls " + quoted(path_) +
               " /grant *" + ace.sid + (folder ? ":(RX)" : ":(R)"),
           what_ + " lets " + who + " " + rights_in_words(bad, folder) + inh +
-              (folder ? ", so they could replace " + guarded_ : std::string(", so they could choose what runs")));
+              (folder ? ", so they could replace " + guarded_ : std::string(", so they could choose what runs or which secrets the agent gets")));
     }
     if (kind_ == ObjectKind::file) {
       add("execute", user_can_execute, user_can_execute ? user_name + " may execute" : user_name + " has no execute entry",

@@ -1723,7 +1723,7 @@ TEST_CASE("config file: the permission matrix") {
         std::snprintf(mode, sizeof mode, "%04o", row.mode);
         require_config_rejected(cfg, Code::config_insecure,
                                 "config file " + cfg + " (mode " + mode + ", owner root) is writable by group or others, "
-                                "so others could choose what runs as the agent: run chmod go-w " + cfg);
+                                "so others could choose what runs as the agent or which secrets it gets: run chmod go-w " + cfg);
       }
     }
   }
@@ -1748,7 +1748,7 @@ TEST_CASE("config file: owners, folders, links and bad paths") {
     REQUIRE(::chown(cfg.c_str(), kOtherUid, kOtherGid) == 0);
     require_config_rejected(cfg, Code::config_insecure,
                             "config file " + cfg + " (mode 0600, owner uid 54321) is not owned by root (the effective "
-                            "user), so others could choose what runs as the agent: run chown root " + cfg);
+                            "user), so others could choose what runs as the agent or which secrets it gets: run chown root " + cfg);
   }
   SECTION("another user's and writable: both fixes") {
     const std::string cfg = dir / "stackstate.yaml";
