@@ -195,6 +195,8 @@ class ExecutableChecker {
   bool rule_library_file(const Subject& s, const posix::WalkEnd& end, const struct stat& st);
   void follow_library(int fd, const Subject& s, const std::string& resolved);
   std::optional<Program> check_program(const Subject& s, bool need_read);
+  // Walks to what `s` names; a missing file fails the rule `name` with "install it or ...".
+  Walk walk_to(const std::string& name, const Subject& s);
   void rule_program_file(const Subject& s, const std::string& resolved, const struct stat& st);
 
   Result<VerifiedExecutable> finish(UniqueFd fd);
@@ -682,10 +684,7 @@ void ExecutableChecker::rule_library(const std::string& entry, posix::LibraryTag
   check_library(Subject{Role::library, *path, word + " " + *path + " of " + file, file, tag});
 }
 
-// Walks a library or audit module named by path, applies the file rule, and follows its own
-// names when it is an ELF file ld.so could load.
-void ExecutableChecker::check_library(const Subject& s) {
-  const std::string name = posix::library_word(s.tag) + (" " + s.path);
+Walk ExecutableChecker::walk_to(const std::string& name, const Subject& s) {
   Walk walk = book_.walk(s);
   if (walk.state == WalkState::missing) {
     const std::string fix = "install it or " + book_.correct_setting(s);
@@ -693,8 +692,15 @@ void ExecutableChecker::check_library(const Subject& s) {
                s.context + " does not exist" +
                    (walk.end.missing_last ? std::string() : " (" + walk.end.resolved + " is missing)") + ": " + fix,
                ENOENT);
-    return;
   }
+  return walk;
+}
+
+// Walks a library or audit module named by path, applies the file rule, and follows its own
+// names when it is an ELF file ld.so could load.
+void ExecutableChecker::check_library(const Subject& s) {
+  const std::string name = posix::library_word(s.tag) + (" " + s.path);
+  Walk walk = walk_to(name, s);
   if (walk.state != WalkState::found) return;
   const bool regular = S_ISREG(walk.end.st.st_mode) && !walk.end.checked_as_folder;
   if (!regular) {
@@ -791,15 +797,7 @@ void ExecutableChecker::follow_library(int fd, const Subject& s, const std::stri
 std::optional<Program> ExecutableChecker::check_program(const Subject& s, bool need_read) {
   const std::string label = s.role == Role::loader ? "loader " : "interpreter ";
   const std::string name = label + s.path;
-  Walk walk = book_.walk(s);
-  if (walk.state == WalkState::missing) {
-    const std::string fix = "install it or " + book_.correct_setting(s);
-    book_.fail(name, walk.end.resolved + " does not exist", fix,
-               s.context + " does not exist" +
-                   (walk.end.missing_last ? std::string() : " (" + walk.end.resolved + " is missing)") + ": " + fix,
-               ENOENT);
-    return std::nullopt;
-  }
+  Walk walk = walk_to(name, s);
   if (walk.state != WalkState::found) return std::nullopt;
   OpenedFile file;
   if (need_read && S_ISREG(walk.end.st.st_mode) && !walk.end.checked_as_folder) file = posix::open_for_reading(walk.end);
