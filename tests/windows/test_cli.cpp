@@ -550,7 +550,19 @@ TEST_CASE("the default config: %STS_CONFIG% (any case), else %ProgramData%\\Stac
 
 TEST_CASE("the shipped examples on Windows: the override replaces the POSIX root, handles and resolve work",
           "[cli][examples]") {
-  const std::string examples = windows_path(STS_EXAMPLES_DIR);
+  // The shipped files, copied into a private folder: the main config's folders are checked
+  // (SPEC 2), and the clone may sit anywhere (Z:\tmp lets Everyone delete under Wine).
+  const std::string shipped = windows_path(STS_EXAMPLES_DIR);
+  Setup s;
+  const std::string examples = s.dir / "examples";
+  for (const char* folder : {"", "\\conf.d", "\\secrets"}) {
+    make_dir(examples + folder);
+    REQUIRE(set_sddl(examples + folder, "D:P(A;OICI;FA;;;{U})(A;OICI;FA;;;SY)"));
+  }
+  for (const char* file : {"\\stackstate.yaml", "\\conf.d\\postgres.yaml", "\\secrets\\postgres_password",
+                           "\\secrets\\api_key"}) {
+    write_file(examples + file, read_all(shipped + file));
+  }
   // The file backend's root in examples/stackstate.yaml is a POSIX path: on Windows it is not
   // absolute, so the override (here in lower case, as Windows allows) must replace it unread.
   const Environment env{{"sts_config", examples + "\\stackstate.yaml"},
