@@ -53,6 +53,26 @@ inline std::string path_to_utf8(const std::filesystem::path& path) {
 // loaded; the secure arena's pages are excluded from WER dumps where Windows supports it.
 Status harden_process();
 
+// The command's own containment (SPEC 4 "No descendant survives": the CLI guarantees all four
+// cases). POSIX: adopt_orphans() makes the process a child subreaper (PR_SET_CHILD_SUBREAPER),
+// so a backend descendant whose supervisor was killed or stopped by the backend itself is
+// re-parented to this process instead of to init, and end_children() kills it. A host that
+// embeds the library and wants the same guarantee does the same. Windows: nothing to do (the
+// job object holds the whole tree); both succeed.
+//
+//   if (auto st = sts::adopt_orphans(); !st) ...;     // first thing in main
+//   int rc = run(...);
+//   (void)sts::end_children();                          // wherever the process exits or execs
+//
+// end_children() SIGKILLs and reaps every child this process has, again and again until none
+// is left (the children of a killed child are re-parented here). Only unreaped children are
+// signalled, so no pid that may have been reused is. Call it only when no backend run is in
+// progress: it would kill that run's supervisor. `stop_adopting` also clears the subreaper flag,
+// which survives execve (before replacing the process with another program).
+// Errors: Code::internal (the list of children cannot be read, /proc missing).
+Status adopt_orphans();
+Status end_children(bool stop_adopting = false);
+
 // Writes all bytes to standard output / standard error with the OS call itself, never through a
 // stdio or iostream buffer. Windows: a console gets the UTF-8 text through WriteConsoleW, a pipe or
 // file gets the bytes. Errors: Code::io_failed (EPIPE, a full disk, ...).

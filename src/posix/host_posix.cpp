@@ -1,5 +1,6 @@
-// stsecrets/host.h on POSIX: the command line, process hardening, raw stdout/stderr writes,
-// stdin, output files, exec with a PATH search, the default config path.
+// stsecrets/host.h on POSIX: the command line, process hardening, the command's own
+// containment (subreaper, end_children), raw stdout/stderr writes, stdin, output files, exec with
+// a PATH search, the default config path.
 #if defined(_WIN32)
 #error "host_posix.cpp is for POSIX; CMake should have picked src/windows"
 #endif
@@ -10,9 +11,14 @@
 #include "common/text.h"
 
 #include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <dirent.h>
+#include <fstream>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace sts {
@@ -34,6 +40,41 @@ Status write_fd(int fd, std::string_view bytes, std::string_view what) {
   return ok();
 }
 
+// True while this process has a child, running or a zombie (waitid leaves it unreaped).
+bool has_children() {
+  siginfo_t info{};
+  for (;;) {
+    if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT | __WALL) == 0) return true;
+    if (errno != EINTR) return false;  // ECHILD
+  }
+}
+
+// The pids of this process's children, from every thread's /proc children list (a child
+// belongs to the thread that created it; an adopted orphan to any of them).
+Result<std::vector<pid_t>> list_children() {
+  DIR* tasks = ::opendir("/proc/self/task");
+  if (tasks == nullptr) {
+    const int err = errno;
+    return make_error(Code::internal, "cannot list this process's children (/proc/self/task): " + errno_text(err) +
+                                          "; mount /proc", err);
+  }
+  std::vector<pid_t> pids;
+  while (const dirent* e = ::readdir(tasks)) {
+    if (e->d_name[0] == '.') continue;
+    std::ifstream in(std::string("/proc/self/task/") + e->d_name + "/children");
+    for (long pid = 0; in >> pid;) pids.push_back(static_cast<pid_t>(pid));
+  }
+  ::closedir(tasks);
+  return pids;
+}
+
+// Reaps one child, whatever its exit signal (__WALL: a supervisor's is 0).
+void reap(pid_t pid) {
+  siginfo_t info{};
+  while (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | __WALL) != 0 && errno == EINTR) {
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> command_line(int argc, char** argv) {
@@ -52,6 +93,37 @@ Status harden_process() {
   if (::setrlimit(RLIMIT_CORE, &no_core) != 0) {
     const int err = errno;
     return make_error(Code::internal, "cannot disable core dumps: " + errno_text(err), err);
+  }
+  return ok();
+}
+
+Status adopt_orphans() {
+  if (::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
+    const int err = errno;
+    return make_error(Code::internal, "cannot make the process a child subreaper: " + errno_text(err), err);
+  }
+  return ok();
+}
+
+Status end_children(bool stop_adopting) {
+  // Cleared first, so that nothing orphaned from now on is adopted by the program exec runs.
+  if (stop_adopting) (void)::prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+  // Each round kills and reaps the children there are; a killed child's own children are
+  // re-parented here and are the next round's. The pids are safe to signal: a child is not
+  // reaped before we reap it, so its pid cannot have been reused.
+  while (has_children()) {
+    auto pids = list_children();
+    if (!pids) return std::move(pids).error();
+    for (pid_t pid : *pids) (void)::kill(pid, SIGKILL);
+    for (pid_t pid : *pids) reap(pid);
+    if (pids->empty()) {
+      // Only zombies the lists do not show (or none at all): reap one without blocking, and
+      // stop when nothing was there to reap, rather than spin.
+      siginfo_t info{};
+      if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | __WALL) != 0 || info.si_pid == 0) {
+        return make_error(Code::internal, "cannot find this process's remaining children in /proc/self/task");
+      }
+    }
   }
   return ok();
 }
@@ -115,6 +187,8 @@ Result<int> run_command(const std::vector<std::string>& argv, const Environment&
   cargv.push_back(nullptr);
 
   const std::string& command = argv.front();
+  // The subreaper flag survives execve: COMMAND must not inherit this process's adopting.
+  (void)::prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
   int err = ENOENT;
   if (command.find('/') != std::string::npos) {
     ::execve(command.c_str(), cargv.data(), envp.data());
