@@ -85,10 +85,15 @@ Result<std::string> read_stdin(std::size_t max_bytes);
 // An output file (SPEC 6): written owner-only (0600; Windows: a protected DACL for the current
 // user) to a temporary file beside it and renamed into place (Windows: MoveFileExW with
 // MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH); a destination that is a symlink (a reparse
-// point) or not a regular file is refused (Code::usage).
+// point) or not a regular file is refused (Code::usage). POSIX: the folder is reached from "/"
+// with the kernel's protected_symlinks rule applied whatever the sysctl says (a link in a sticky
+// folder such as /tmp is followed only when owned by the effective user, root or the folder's
+// owner; else Code::usage), and the file is written relative to that folder's descriptor.
 Status write_private_file(const std::string& path, std::string_view bytes);
-// Creates a folder owner-only if it is missing. Code::usage when it exists and is not a folder,
-// Code::io_failed when it cannot be created.
+// The --output-dir folder: created owner-only if it is missing. Code::usage when it exists and
+// is not a folder; POSIX: also when it is reached through a link the protected_symlinks rule
+// refuses, and when it exists but is owned by another user than root or the effective user, or
+// is writable by group or others (sticky or not). Code::io_failed when it cannot be created.
 Status make_private_dir(const std::string& path);
 
 // A stable identity of an existing file (device and inode; volume serial and file index on

@@ -9,6 +9,8 @@
 
 #include "common/file_io.h"
 #include "common/text.h"
+#include "posix/written_folder.h"
+#include "stsecrets/check.h"
 
 #include <cerrno>
 #include <csignal>
@@ -73,6 +75,27 @@ void reap(pid_t pid) {
   siginfo_t info{};
   while (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | __WALL) != 0 && errno == EINTR) {
   }
+}
+
+// An existing --output-dir (SPEC 6, review finding F3), as data: whoever else can write it can
+// replace a resolved file after it was written, or put a link in place of one before.
+std::vector<CheckRule> output_dir_rules(const struct stat& st, const std::string& path) {
+  const std::string p = quote_text(path, 512);
+  const uid_t euid = ::geteuid();
+  const std::string own_folder = ", or give --output-dir a folder of your own";
+  std::vector<CheckRule> rules;
+  const bool owned = st.st_uid == 0 || st.st_uid == euid;
+  rules.push_back({"output folder owner", owned,
+                   "--output-dir " + p + " is owned by uid " + std::to_string(st.st_uid) +
+                       ", who could replace the resolved files in it",
+                   owned ? "" : "run chown " + std::to_string(euid) + " " + p + own_folder});
+  // Sticky does not help: anyone may still add the name of a file not written yet.
+  const bool closed = (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
+  rules.push_back({"output folder mode", closed,
+                   "--output-dir " + p + " is writable by group or others (mode " + posix::mode_text(st.st_mode) +
+                       "), who could replace the resolved files in it",
+                   closed ? "" : "run chmod go-w " + p + own_folder});
+  return rules;
 }
 
 }  // namespace
@@ -156,16 +179,25 @@ Status write_private_file(const std::string& path, std::string_view bytes) {
 }
 
 Status make_private_dir(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0) {
-    if (!S_ISDIR(st.st_mode)) {
-      return make_error(Code::usage, quote_text(path, 512) + " is not a directory; give --output-dir a folder");
-    }
-    return ok();
+  // Reached as written_folder.h says: a link another user planted in /tmp is not followed.
+  auto walk = platform::walk_written_folder(path, posix::Role::output_folder, "--output-dir " + quote_text(path, 512),
+                                            Code::usage);
+  if (!walk) return std::move(walk).error();
+  const posix::WalkEnd& end = walk->end;
+  if (walk->state == posix::WalkState::missing) {
+    // Created in the folder the walk holds, not by name again.
+    if (end.missing_last && ::mkdirat(end.dir.get(), end.name.c_str(), 0700) == 0) return ok();
+    const int err = end.missing_last ? errno : ENOENT;
+    return make_error(Code::io_failed, "cannot create the folder " + quote_text(path, 512) + ": " + errno_text(err),
+                      err);
   }
-  if (errno == ENOENT && ::mkdir(path.c_str(), 0700) == 0) return ok();
-  const int err = errno;
-  return make_error(Code::io_failed, "cannot create the folder " + quote_text(path, 512) + ": " + errno_text(err), err);
+  if (!S_ISDIR(end.st.st_mode)) {
+    return make_error(Code::usage, quote_text(path, 512) + " is not a directory; give --output-dir a folder");
+  }
+  for (const CheckRule& rule : output_dir_rules(end.st, path)) {
+    if (!rule.ok) return make_error(Code::usage, rule.detail + "; " + rule.fix);
+  }
+  return ok();
 }
 
 std::optional<std::string> file_identity(const std::string& path) {
