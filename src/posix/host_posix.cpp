@@ -129,8 +129,6 @@ Status adopt_orphans() {
 }
 
 Status end_children(bool stop_adopting) {
-  // Cleared first, so that nothing orphaned from now on is adopted by the program exec runs.
-  if (stop_adopting) (void)::prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
   // Each round kills and reaps the children there are; a killed child's own children are
   // re-parented here and are the next round's. The pids are safe to signal: a child is not
   // reaped before we reap it, so its pid cannot have been reused.
@@ -148,6 +146,9 @@ Status end_children(bool stop_adopting) {
       }
     }
   }
+  // Only now, with no child left (so no descendant at all): cleared before the rounds, a
+  // grandchild orphaned by a kill would go to init instead of to the next round.
+  if (stop_adopting) (void)::prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
   return ok();
 }
 
