@@ -53,6 +53,26 @@ inline std::string path_to_utf8(const std::filesystem::path& path) {
 // loaded; the secure arena's pages are excluded from WER dumps where Windows supports it.
 Status harden_process();
 
+// The command's own containment (SPEC 4 "No descendant survives": the CLI guarantees all four
+// cases). POSIX: adopt_orphans() makes the process a child subreaper (PR_SET_CHILD_SUBREAPER),
+// so a backend descendant whose supervisor was killed or stopped by the backend itself is
+// re-parented to this process instead of to init, and end_children() kills it. A host that
+// embeds the library and wants the same guarantee does the same. Windows: nothing to do (the
+// job object holds the whole tree); both succeed.
+//
+//   if (auto st = sts::adopt_orphans(); !st) ...;     // first thing in main
+//   int rc = run(...);
+//   (void)sts::end_children();                          // wherever the process exits or execs
+//
+// end_children() SIGKILLs and reaps every child this process has, again and again until none
+// is left (the children of a killed child are re-parented here). Only unreaped children are
+// signalled, so no pid that may have been reused is. Call it only when no backend run is in
+// progress: it would kill that run's supervisor. `stop_adopting` also clears the subreaper flag,
+// which survives execve (before replacing the process with another program).
+// Errors: Code::internal (the list of children cannot be read, /proc missing).
+Status adopt_orphans();
+Status end_children(bool stop_adopting = false);
+
 // Writes all bytes to standard output / standard error with the OS call itself, never through a
 // stdio or iostream buffer. Windows: a console gets the UTF-8 text through WriteConsoleW, a pipe or
 // file gets the bytes. Errors: Code::io_failed (EPIPE, a full disk, ...).
@@ -65,10 +85,15 @@ Result<std::string> read_stdin(std::size_t max_bytes);
 // An output file (SPEC 6): written owner-only (0600; Windows: a protected DACL for the current
 // user) to a temporary file beside it and renamed into place (Windows: MoveFileExW with
 // MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH); a destination that is a symlink (a reparse
-// point) or not a regular file is refused (Code::usage).
+// point) or not a regular file is refused (Code::usage). POSIX: the folder is reached from "/"
+// with the kernel's protected_symlinks rule applied whatever the sysctl says (a link in a sticky
+// folder such as /tmp is followed only when owned by the effective user, root or the folder's
+// owner; else Code::usage), and the file is written relative to that folder's descriptor.
 Status write_private_file(const std::string& path, std::string_view bytes);
-// Creates a folder owner-only if it is missing. Code::usage when it exists and is not a folder,
-// Code::io_failed when it cannot be created.
+// The --output-dir folder: created owner-only if it is missing. Code::usage when it exists and
+// is not a folder; POSIX: also when it is reached through a link the protected_symlinks rule
+// refuses, and when it exists but is owned by another user than root or the effective user, or
+// is writable by group or others (sticky or not). Code::io_failed when it cannot be created.
 Status make_private_dir(const std::string& path);
 
 // A stable identity of an existing file (device and inode; volume serial and file index on

@@ -42,6 +42,12 @@ int run_exec(std::span<const std::string> args) {
     if (!report) return fail(report.error());
     if (!report->failures.empty()) return fail_handles(report->failures);
   }
+  // COMMAND replaces this process: what the runs left behind (a backend that killed its own
+  // supervisor) dies now, and COMMAND does not inherit the subreaper flag (SPEC 4).
+  if (auto st = end_children(true); !st) {
+    wipe(env);
+    return fail(st.error());
+  }
   auto status = run_command(parsed->positionals, env, caller_env);
   wipe(env);
   if (!status) return fail(status.error());

@@ -1,4 +1,5 @@
-// The stsecrets command: global options, dispatch to the subcommands, and the last-resort
+// The stsecrets command: global options, dispatch to the subcommands, the command's own
+// containment (a subreaper that ends every child left before it returns), and the last-resort
 // mapping of an unexpected exception to exit status 1 (internal error).
 #include "commands.h"
 #include "help.h"
@@ -11,6 +12,7 @@
 
 #include <exception>
 #include <new>
+#include <span>
 #include <system_error>
 #include <typeinfo>
 #include <string>
@@ -102,13 +104,20 @@ Error unexpected_argument(std::string_view command, const std::string& arg) {
 
 }  // namespace sts::cli
 
-int main(int argc, char** argv) {
-  // Before anything can hold a secret: no core dump, no ptrace by others (SPEC 6).
-  if (auto st = sts::harden_process(); !st) return sts::cli::fail(st.error());
-  sts::set_log_level(sts::LogLevel::warn);
-  // UTF-8 on every platform (Windows: from the wide command line, not the ANSI argv).
-  const std::vector<std::string> line = sts::command_line(argc, argv);
-  const std::vector<std::string> args(line.empty() ? line.end() : line.begin() + 1, line.end());
+namespace {
+
+// Every command, every way out: what a backend left behind dies with the command (SPEC 4). A
+// backend that killed or stopped its own supervisor had its descendants re-parented here (the
+// process is a subreaper); they are killed and reaped before the command returns.
+int end_descendants(int rc) {
+  auto st = sts::end_children();
+  if (st) return rc;
+  if (rc == 0) return sts::cli::fail(st.error());
+  sts::cli::print_error_line(st.error().message);
+  return rc;
+}
+
+int run_guarded(std::span<const std::string> args) {
   try {
     return sts::cli::run(args);
   } catch (const std::bad_alloc&) {
@@ -121,4 +130,18 @@ int main(int argc, char** argv) {
     sts::cli::print_error_line(std::string("internal error: unexpected exception ") + typeid(e).name());
   }
   return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Before anything can hold a secret: no core dump, no ptrace by others (SPEC 6).
+  if (auto st = sts::harden_process(); !st) return sts::cli::fail(st.error());
+  // Before any backend runs: orphans of a run are adopted here, not by init (SPEC 4).
+  if (auto st = sts::adopt_orphans(); !st) return sts::cli::fail(st.error());
+  sts::set_log_level(sts::LogLevel::warn);
+  // UTF-8 on every platform (Windows: from the wide command line, not the ANSI argv).
+  const std::vector<std::string> line = sts::command_line(argc, argv);
+  const std::vector<std::string> args(line.empty() ? line.end() : line.begin() + 1, line.end());
+  return end_descendants(run_guarded(args));
 }

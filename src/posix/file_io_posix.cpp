@@ -18,11 +18,13 @@
 //   on that descriptor (a regular file, not too large), O_NONBLOCK cleared, and read through
 //   that descriptor straight into secure memory. Nothing is ever re-opened by path.
 //
-// write_file_atomic: see the comment above replace_destination() for exactly what holds
+// write_file_atomic: the folder is reached by walk_written_folder (written_folder.h: a link
+//   another user planted in a sticky folder is not followed), then everything happens relative
+//   to its descriptor; see the comment above replace_destination() for exactly what holds
 //   against a destination that changes between the check and the rename.
 //
-// append_audit_line: the SPEC 6 rules are data (audit_file_rules, audit_folder_rules), checked
-//   on the opened descriptor. Rotation takes an exclusive flock on the log itself; a waiter
+// append_audit_line: the folder is reached like an output file's; the SPEC 6 rules are data
+//   (audit_file_rules, audit_folder_rules), checked on the opened descriptor. Rotation takes an exclusive flock on the log itself; a waiter
 //   that gets the lock re-checks that the path still names the file it locked, so nobody
 //   appends to a file that was just rotated away.
 #if defined(_WIN32)
@@ -35,6 +37,7 @@
 #include "common/text.h"
 #include "posix/file_io_seams.h"
 #include "posix/unique_fd.h"
+#include "posix/written_folder.h"
 #include "stsecrets/check.h"
 
 #include <algorithm>
@@ -539,9 +542,12 @@ Status first_failure(const std::vector<CheckRule>& rules) {
 }
 
 Result<UniqueFd> open_audit_folder(const std::string& dir, const std::string& path) {
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  auto walk = walk_written_folder(dir, posix::Role::audit_folder, "the folder of secret_audit_file " + shown(path),
+                                  Code::config_insecure);
+  if (!walk) return std::move(walk).error();
+  UniqueFd fd = walk->state == posix::WalkState::found ? open_walked_folder(*walk) : UniqueFd();
   if (!fd.valid()) {
-    const int err = errno;
+    const int err = walk->state == posix::WalkState::found ? errno : ENOENT;
     return make_error(Code::io_failed,
                       "cannot open the folder of the audit log " + shown(path) + ": " + errno_text(err) +
                           (err == ENOENT ? "; create it (owner-only) or change secret_audit_file" : ""),
@@ -635,6 +641,35 @@ int lock_exclusive(int fd) {
 
 }  // namespace
 
+// ---- written_folder.h --------------------------------------------------------------------------
+
+Result<posix::Walk> walk_written_folder(const std::string& dir, posix::Role role, const std::string& context,
+                                        Code refused) {
+  std::string absolute = dir;
+  if (absolute.empty() || absolute.front() != '/') {
+    // The walk starts at "/"; the working folder's path has no links in it (getcwd).
+    std::vector<char> cwd(static_cast<std::size_t>(PATH_MAX) + 1);
+    if (::getcwd(cwd.data(), cwd.size()) == nullptr) {
+      const int err = errno;
+      return make_error(Code::io_failed, "cannot find the working folder to reach " + shown(dir) + ": " + errno_text(err),
+                        err);
+    }
+    absolute = std::string(cwd.data()) + "/" + dir;
+  }
+  posix::RuleBook book(nullptr, refused, Code::io_failed);
+  posix::Walk walk = book.walk(posix::Subject{role, absolute, context, ""});
+  if (book.error()) return *book.error();
+  return walk;
+}
+
+UniqueFd open_walked_folder(const posix::Walk& walk) {
+  if (!S_ISDIR(walk.end.st.st_mode)) {
+    errno = ENOTDIR;
+    return UniqueFd();
+  }
+  return UniqueFd(::openat(walk.end.node.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+}
+
 // ---- the hooks -------------------------------------------------------------------------------
 
 Result<SecureBuffer> read_beneath(const std::string& root, std::string_view relative, std::size_t max_bytes) {
@@ -674,9 +709,12 @@ Result<SecureBuffer> read_beneath(const std::string& root, std::string_view rela
 Status write_file_atomic(const std::string& path, std::string_view bytes) {
   const PathParts parts = split_parent(path);
   if (names_a_folder(parts.base)) return write_refused(path, "the path names a folder, not a file");
-  UniqueFd dirfd(::open(parts.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  auto walk = walk_written_folder(parts.dir, posix::Role::output_folder, "the folder of the output file " + shown(path),
+                                  Code::usage);
+  if (!walk) return std::move(walk).error();
+  UniqueFd dirfd = walk->state == posix::WalkState::found ? open_walked_folder(*walk) : UniqueFd();
   if (!dirfd.valid()) {
-    const int err = errno;
+    const int err = walk->state == posix::WalkState::found ? errno : ENOENT;
     return make_error(Code::io_failed, "cannot open the folder of " + shown(path) + ": " + errno_text(err), err);
   }
   auto dest = check_destination(dirfd.get(), parts.base, path);

@@ -1,5 +1,6 @@
-// stsecrets/host.h on POSIX: the command line, process hardening, raw stdout/stderr writes,
-// stdin, output files, exec with a PATH search, the default config path.
+// stsecrets/host.h on POSIX: the command line, process hardening, the command's own
+// containment (subreaper, end_children), raw stdout/stderr writes, stdin, output files, exec with
+// a PATH search, the default config path.
 #if defined(_WIN32)
 #error "host_posix.cpp is for POSIX; CMake should have picked src/windows"
 #endif
@@ -8,11 +9,18 @@
 
 #include "common/file_io.h"
 #include "common/text.h"
+#include "posix/written_folder.h"
+#include "stsecrets/check.h"
 
 #include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <dirent.h>
+#include <fstream>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace sts {
@@ -34,6 +42,62 @@ Status write_fd(int fd, std::string_view bytes, std::string_view what) {
   return ok();
 }
 
+// True while this process has a child, running or a zombie (waitid leaves it unreaped).
+bool has_children() {
+  siginfo_t info{};
+  for (;;) {
+    if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT | __WALL) == 0) return true;
+    if (errno != EINTR) return false;  // ECHILD
+  }
+}
+
+// The pids of this process's children, from every thread's /proc children list (a child
+// belongs to the thread that created it; an adopted orphan to any of them).
+Result<std::vector<pid_t>> list_children() {
+  DIR* tasks = ::opendir("/proc/self/task");
+  if (tasks == nullptr) {
+    const int err = errno;
+    return make_error(Code::internal, "cannot list this process's children (/proc/self/task): " + errno_text(err) +
+                                          "; mount /proc", err);
+  }
+  std::vector<pid_t> pids;
+  while (const dirent* e = ::readdir(tasks)) {
+    if (e->d_name[0] == '.') continue;
+    std::ifstream in(std::string("/proc/self/task/") + e->d_name + "/children");
+    for (long pid = 0; in >> pid;) pids.push_back(static_cast<pid_t>(pid));
+  }
+  ::closedir(tasks);
+  return pids;
+}
+
+// Reaps one child, whatever its exit signal (__WALL: a supervisor's is 0).
+void reap(pid_t pid) {
+  siginfo_t info{};
+  while (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | __WALL) != 0 && errno == EINTR) {
+  }
+}
+
+// An existing --output-dir (SPEC 6, review finding F3), as data: whoever else can write it can
+// replace a resolved file after it was written, or put a link in place of one before.
+std::vector<CheckRule> output_dir_rules(const struct stat& st, const std::string& path) {
+  const std::string p = quote_text(path, 512);
+  const uid_t euid = ::geteuid();
+  const std::string own_folder = ", or give --output-dir a folder of your own";
+  std::vector<CheckRule> rules;
+  const bool owned = st.st_uid == 0 || st.st_uid == euid;
+  rules.push_back({"output folder owner", owned,
+                   "--output-dir " + p + " is owned by uid " + std::to_string(st.st_uid) +
+                       ", who could replace the resolved files in it",
+                   owned ? "" : "run chown " + std::to_string(euid) + " " + p + own_folder});
+  // Sticky does not help: anyone may still add the name of a file not written yet.
+  const bool closed = (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
+  rules.push_back({"output folder mode", closed,
+                   "--output-dir " + p + " is writable by group or others (mode " + posix::mode_text(st.st_mode) +
+                       "), who could replace the resolved files in it",
+                   closed ? "" : "run chmod go-w " + p + own_folder});
+  return rules;
+}
+
 }  // namespace
 
 std::vector<std::string> command_line(int argc, char** argv) {
@@ -53,6 +117,38 @@ Status harden_process() {
     const int err = errno;
     return make_error(Code::internal, "cannot disable core dumps: " + errno_text(err), err);
   }
+  return ok();
+}
+
+Status adopt_orphans() {
+  if (::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
+    const int err = errno;
+    return make_error(Code::internal, "cannot make the process a child subreaper: " + errno_text(err), err);
+  }
+  return ok();
+}
+
+Status end_children(bool stop_adopting) {
+  // Each round kills and reaps the children there are; a killed child's own children are
+  // re-parented here and are the next round's. The pids are safe to signal: a child is not
+  // reaped before we reap it, so its pid cannot have been reused.
+  while (has_children()) {
+    auto pids = list_children();
+    if (!pids) return std::move(pids).error();
+    for (pid_t pid : *pids) (void)::kill(pid, SIGKILL);
+    for (pid_t pid : *pids) reap(pid);
+    if (pids->empty()) {
+      // Only zombies the lists do not show (or none at all): reap one without blocking, and
+      // stop when nothing was there to reap, rather than spin.
+      siginfo_t info{};
+      if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | __WALL) != 0 || info.si_pid == 0) {
+        return make_error(Code::internal, "cannot find this process's remaining children in /proc/self/task");
+      }
+    }
+  }
+  // Only now, with no child left (so no descendant at all): cleared before the rounds, a
+  // grandchild orphaned by a kill would go to init instead of to the next round.
+  if (stop_adopting) (void)::prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
   return ok();
 }
 
@@ -84,16 +180,25 @@ Status write_private_file(const std::string& path, std::string_view bytes) {
 }
 
 Status make_private_dir(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0) {
-    if (!S_ISDIR(st.st_mode)) {
-      return make_error(Code::usage, quote_text(path, 512) + " is not a directory; give --output-dir a folder");
-    }
-    return ok();
+  // Reached as written_folder.h says: a link another user planted in /tmp is not followed.
+  auto walk = platform::walk_written_folder(path, posix::Role::output_folder, "--output-dir " + quote_text(path, 512),
+                                            Code::usage);
+  if (!walk) return std::move(walk).error();
+  const posix::WalkEnd& end = walk->end;
+  if (walk->state == posix::WalkState::missing) {
+    // Created in the folder the walk holds, not by name again.
+    if (end.missing_last && ::mkdirat(end.dir.get(), end.name.c_str(), 0700) == 0) return ok();
+    const int err = end.missing_last ? errno : ENOENT;
+    return make_error(Code::io_failed, "cannot create the folder " + quote_text(path, 512) + ": " + errno_text(err),
+                      err);
   }
-  if (errno == ENOENT && ::mkdir(path.c_str(), 0700) == 0) return ok();
-  const int err = errno;
-  return make_error(Code::io_failed, "cannot create the folder " + quote_text(path, 512) + ": " + errno_text(err), err);
+  if (!S_ISDIR(end.st.st_mode)) {
+    return make_error(Code::usage, quote_text(path, 512) + " is not a directory; give --output-dir a folder");
+  }
+  for (const CheckRule& rule : output_dir_rules(end.st, path)) {
+    if (!rule.ok) return make_error(Code::usage, rule.detail + "; " + rule.fix);
+  }
+  return ok();
 }
 
 std::optional<std::string> file_identity(const std::string& path) {
@@ -115,6 +220,8 @@ Result<int> run_command(const std::vector<std::string>& argv, const Environment&
   cargv.push_back(nullptr);
 
   const std::string& command = argv.front();
+  // The subreaper flag survives execve: COMMAND must not inherit this process's adopting.
+  (void)::prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
   int err = ENOENT;
   if (command.find('/') != std::string::npos) {
     ::execve(command.c_str(), cargv.data(), envp.data());

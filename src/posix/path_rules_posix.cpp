@@ -76,6 +76,8 @@ std::string final_rule_name(const Subject& s) {
     case Role::library: return library_word(s.tag) + (" " + s.path);
     case Role::search_folder: return "PATH folder " + s.path;
     case Role::config: return "config file " + s.path;
+    case Role::output_folder: return "output folder " + s.path;
+    case Role::audit_folder: return "audit folder " + s.path;
   }
   return s.path;
 }
@@ -289,6 +291,8 @@ std::string RuleBook::correct_setting(const Subject& s) const {
                                          : "relink " + s.named_by + " with the right " + library_option(s.tag);
     case Role::search_folder: return "name the interpreter by its absolute path on the #! line of " + s.named_by;
     case Role::config: return "pass the right file with --config";
+    case Role::output_folder: return "name a folder that exists";
+    case Role::audit_folder: return "correct secret_audit_file";
   }
   return "correct the path";
 }
@@ -302,6 +306,8 @@ std::string RuleBook::point_at_file(const Subject& s) const {
     case Role::library: return relink_with(s, s.tag == LibraryTag::needed ? "the library's real path" : "the file's real path");
     case Role::search_folder: return "name the interpreter by its absolute path on the #! line of " + s.named_by;
     case Role::config: return "pass the config file's real path with --config";
+    case Role::output_folder: return "write into a folder of your own, not through another user's link";
+    case Role::audit_folder: return "point secret_audit_file into a folder of your own, not through another user's link";
   }
   return "use the real path";
 }
@@ -323,6 +329,8 @@ std::string RuleBook::relocate_fix(const Subject& s) {
     case Role::config:
       return "install -D -o " + user + " -m 0600 " + s.path + " /etc/stsecrets/" + name +
              ", then pass --config /etc/stsecrets/" + name;
+    case Role::output_folder:
+    case Role::audit_folder: return point_at_file(s);  // no folder rule on the way: never asked for
   }
   return install;
 }
@@ -330,6 +338,9 @@ std::string RuleBook::relocate_fix(const Subject& s) {
 // ---- rules ---------------------------------------------------------------------------------
 
 void RuleBook::rule_directory(const Subject& s, const std::string& path, const struct stat& st, bool links_followed) {
+  // A folder written into may lie below folders of any owner (a home under a group-writable
+  // /home): only the link rule applies on its way.
+  if (s.role == Role::output_folder || s.role == Role::audit_folder) return;
   const bool owner_ok = st.st_uid == 0 || st.st_uid == id_.euid;
   const bool writable = (st.st_mode & (S_IWGRP | S_IWOTH)) != 0;
   const bool sticky = (st.st_mode & S_ISVTX) != 0;

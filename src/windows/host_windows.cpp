@@ -270,6 +270,11 @@ Status harden_process() {
   return ok();
 }
 
+// The job object that runs each backend holds its whole tree, and COMMAND's (exec) too: nothing
+// to adopt, nothing left to end.
+Status adopt_orphans() { return ok(); }
+Status end_children(bool /*stop_adopting*/) { return ok(); }
+
 Status write_stdout(std::string_view bytes) { return write_std(STD_OUTPUT_HANDLE, bytes, "standard output"); }
 Status write_stderr(std::string_view bytes) { return write_std(STD_ERROR_HANDLE, bytes, "standard error"); }
 

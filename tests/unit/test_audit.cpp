@@ -358,3 +358,32 @@ TEST_CASE("audit: the platform hook appends exactly the bytes it is given") {
   REQUIRE(sts::platform::append_audit_line(path, "{\"b\":2}\n", 0));
   CHECK(sts::test::read_file(path) == "{\"a\":1}\n{\"b\":2}\n");
 }
+
+TEST_CASE("audit: a link another user planted in a sticky folder is not followed to the log's folder") {
+  // F3: secret_audit_file /tmp/logs/audit.jsonl with /tmp/logs -> /root/private planted by
+  // another user put the log into /root/private. The kernel's protected_symlinks rule applies
+  // whatever the sysctl says.
+  sts::test::TempDir base;
+  const std::string shared = base / "shared";
+  const std::string private_dir = base / "private";
+  REQUIRE(::mkdir(shared.c_str(), 0700) == 0);
+  REQUIRE(::chmod(shared.c_str(), 01777) == 0);
+  REQUIRE(::mkdir(private_dir.c_str(), 0700) == 0);
+  const std::string link = shared + "/logs";
+  REQUIRE(::symlink(private_dir.c_str(), link.c_str()) == 0);
+  REQUIRE(::lchown(link.c_str(), sts::test::kOtherUid, sts::test::kOtherGid) == 0);
+
+  auto st = sts::append_audit(link + "/audit.jsonl", sample_record());
+  REQUIRE_FALSE(st);
+  CHECK(st.error().code == sts::Code::config_insecure);
+  CHECK_THAT(st.error().message,
+             Catch::StartsWith("symbolic link " + link + " -> " + private_dir + " in the sticky folder " + shared +
+                               " (mode 1777, owner root) is owned by uid 54321, not by root (the effective user) or "
+                               "the folder's owner, so it is not followed"));
+  CHECK(dir_entries(private_dir).empty());
+
+  // The same link, owned by the effective user: followed.
+  REQUIRE(::lchown(link.c_str(), 0, 0) == 0);
+  REQUIRE(sts::append_audit(link + "/audit.jsonl", sample_record()));
+  CHECK(dir_entries(private_dir) == std::vector<std::string>{"audit.jsonl"});
+}

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -203,4 +204,95 @@ TEST_CASE("output file: failures to write are io_failed with the path and the OS
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
   CHECK(file_type(path) == "missing");
+}
+
+// ---- the folder of the output file: links planted by others (review finding F3) ---------------
+
+namespace {
+
+// A sticky shared folder (like /tmp: root's, mode 1777) and a private folder beside it, the
+// target another user's link points at. plant() puts a link to `private_dir` into `shared`,
+// owned by `owner`.
+struct StickyFolder {
+  sts::test::TempDir base;
+  std::string shared = base / "shared";
+  std::string private_dir = base / "private";
+  StickyFolder() {
+    REQUIRE(::mkdir(shared.c_str(), 0700) == 0);
+    REQUIRE(::chmod(shared.c_str(), 01777) == 0);
+    REQUIRE(::mkdir(private_dir.c_str(), 0700) == 0);
+  }
+  std::string plant(const std::string& name, uid_t owner) const {
+    const std::string link = shared + "/" + name;
+    REQUIRE(::symlink(private_dir.c_str(), link.c_str()) == 0);
+    REQUIRE(::lchown(link.c_str(), owner, owner) == 0);
+    return link;
+  }
+};
+
+// Changes the working folder for a scope.
+class CwdScope {
+ public:
+  explicit CwdScope(const std::string& dir) : old_(::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)) {
+    REQUIRE(old_ >= 0);
+    REQUIRE(::chdir(dir.c_str()) == 0);
+  }
+  ~CwdScope() {
+    if (::fchdir(old_) != 0) std::abort();  // the rest of the run would use the wrong folder
+    ::close(old_);
+  }
+  CwdScope(const CwdScope&) = delete;
+  CwdScope& operator=(const CwdScope&) = delete;
+
+ private:
+  int old_;
+};
+
+}  // namespace
+
+TEST_CASE("output file: a link another user planted in a sticky folder is not followed to the file's folder") {
+  // F3: as root, `-o /tmp/out/app.yaml` with /tmp/out -> /etc/victim planted by another user
+  // replaced /etc/victim/app.yaml. The kernel's protected_symlinks rule applies whatever the
+  // sysctl says: in a sticky folder a link is followed only when it belongs to the effective
+  // user, root, or the folder's owner.
+  const StickyFolder f;
+  const std::string link = f.plant("out", sts::test::kOtherUid);
+  const std::string expected = "symbolic link " + link + " -> " + f.private_dir + " in the sticky folder " + f.shared +
+                               " (mode 1777, owner root) is owned by uid 54321, not by root (the effective user) or "
+                               "the folder's owner, so it is not followed";
+  SECTION("absolute") {
+    auto st = sts::platform::write_file_atomic(link + "/app.yaml", "data");
+    REQUIRE_FALSE(st);
+    CHECK(st.error().code == sts::Code::usage);
+    CHECK_THAT(st.error().message, Catch::StartsWith(expected));
+  }
+  SECTION("relative to the working folder") {
+    CwdScope cwd(f.shared);
+    auto st = sts::platform::write_file_atomic("out/app.yaml", "data");
+    REQUIRE_FALSE(st);
+    CHECK(st.error().code == sts::Code::usage);
+    CHECK_THAT(st.error().message, Catch::StartsWith(expected));
+  }
+  CHECK(dir_entries(f.private_dir).empty());
+}
+
+TEST_CASE("output file: links the protected_symlinks rule allows are followed") {
+  using sts::test::kOtherUid;
+  SECTION("in a sticky folder, owned by the effective user (root)") {
+    const StickyFolder f;
+    REQUIRE(sts::platform::write_file_atomic(f.plant("mine", 0) + "/app.yaml", "data"));
+    CHECK(sts::test::read_file(f.private_dir + "/app.yaml") == "data");
+  }
+  SECTION("in a sticky folder, owned by the folder's owner") {
+    const StickyFolder f;
+    REQUIRE(::chown(f.shared.c_str(), kOtherUid, kOtherUid) == 0);
+    REQUIRE(sts::platform::write_file_atomic(f.plant("theirs", kOtherUid) + "/app.yaml", "data"));
+    CHECK(sts::test::read_file(f.private_dir + "/app.yaml") == "data");
+  }
+  SECTION("in a folder that is not sticky, owned by anyone") {
+    const StickyFolder f;
+    REQUIRE(::chmod(f.shared.c_str(), 0755) == 0);
+    REQUIRE(sts::platform::write_file_atomic(f.plant("theirs", kOtherUid) + "/app.yaml", "data"));
+    CHECK(sts::test::read_file(f.private_dir + "/app.yaml") == "data");
+  }
 }
