@@ -27,12 +27,6 @@
 namespace sts {
 namespace {
 
-void strip_trailing_line_breaks(SecureBuffer& value) noexcept {
-  std::size_t n = value.size();
-  while (n > 0 && (value.data()[n - 1] == '\n' || value.data()[n - 1] == '\r')) --n;
-  value.truncate(n);
-}
-
 class BackendFetcher final : public Fetcher {
  public:
   BackendFetcher(const Backend& backend, const Config& config, std::unique_ptr<Source> source)

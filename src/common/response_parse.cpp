@@ -149,12 +149,6 @@ Code whole_run_code(json::Failure::Kind kind) noexcept {
   return Code::response_not_json;
 }
 
-void strip_trailing_line_breaks(SecureBuffer& value) noexcept {
-  std::size_t size = value.size();
-  while (size > 0 && (value.data()[size - 1] == '\n' || value.data()[size - 1] == '\r')) --size;
-  value.truncate(size);
-}
-
 // One entry per distinct requested handle, and the index from name to entry.
 std::vector<Entry> make_entries(const std::vector<std::string>& requested, HandleIndex& index) {
   std::vector<Entry> entries;

@@ -152,6 +152,12 @@ std::string errno_text(int err) {
   return std::generic_category().message(err);
 }
 
+void strip_trailing_line_breaks(SecureBuffer& value) noexcept {
+  std::size_t n = value.size();
+  while (n > 0 && (value.data()[n - 1] == '\n' || value.data()[n - 1] == '\r')) --n;
+  value.truncate(n);
+}
+
 void append_json_string(SecureBuffer& out, std::string_view text) {
   out.push_back('"');
   std::size_t run_start = 0;

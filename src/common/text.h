@@ -51,6 +51,8 @@ std::string errno_text(int err);
 // Appends text as a JSON string literal, quotes included: `"` `\` and controls escaped
 // (\n \r \t \b \f, else \u00XX). Bytes >= 0x80 are copied as they are (check valid_utf8 first).
 void append_json_string(SecureBuffer& out, std::string_view text);
+// SPEC 2 secret_backend_remove_trailing_line_break: drops every trailing '\n' and '\r'.
+void strip_trailing_line_breaks(SecureBuffer& value) noexcept;
 // The same literal as ordinary text, for names (never for values).
 std::string json_string(std::string_view text);
 
