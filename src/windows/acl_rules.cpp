@@ -14,7 +14,11 @@ bool is_trusted(std::string_view sid, std::string_view user_sid) {
 
 std::string quoted(std::string_view path) { return "\"" + std::string(path) + "\""; }
 
-bool is_folder_kind(ObjectKind kind) { return kind == ObjectKind::folder || kind == ObjectKind::ancestor; }
+bool is_folder_kind(ObjectKind kind) {
+  return kind == ObjectKind::folder || kind == ObjectKind::ancestor || kind == ObjectKind::output_folder;
+}
+
+constexpr std::string_view kOwnOutputFolder = "give --output-dir a folder of your own";
 
 // A drive root, or a folder Windows and every program rely on, whose permissions no fix of ours
 // may change.
@@ -35,7 +39,8 @@ class Evaluator {
  public:
   Evaluator(std::string_view user_sid, ObjectKind kind, std::string_view path, std::string_view guarded)
       : user_(user_sid), kind_(kind), path_(path), guarded_(guarded), what_(what_text(kind, path)),
-        prefix_(is_folder_kind(kind) ? "folder " + std::string(path) + ": "
+        prefix_(kind == ObjectKind::output_folder ? "--output-dir " + std::string(path) + ": "
+                : is_folder_kind(kind)            ? "folder " + std::string(path) + ": "
                 : kind == ObjectKind::config ? "config file " + std::string(path) + ": "
                                              : std::string()) {}
 
@@ -45,6 +50,7 @@ class Evaluator {
       case ObjectKind::folder:
       case ObjectKind::ancestor: return "folder " + std::string(path);
       case ObjectKind::config: return "config file " + std::string(path);
+      case ObjectKind::output_folder: return "--output-dir " + std::string(path);
     }
     return std::string(path);
   }
@@ -53,10 +59,15 @@ class Evaluator {
   void add(const std::string& name, bool ok, const std::string& detail, const std::string& fix,
            const std::string& message) {
     const bool move_away = is_folder_kind(kind_) && is_system_folder(path_);
-    const std::string shown_fix = move_away ? "put " + guarded_ + " in a folder of its own (such as C:\\Program "
-                                                                  "Files\\stsecrets) instead of changing " +
-                                                  path_ + ", a system folder"
-                                            : fix;
+    std::string shown_fix = move_away ? "put " + guarded_ + " in a folder of its own (such as C:\\Program "
+                                                            "Files\\stsecrets) instead of changing " +
+                                            path_ + ", a system folder"
+                                      : fix;
+    if (kind_ == ObjectKind::output_folder) {
+      // The resolved files can go anywhere the operator likes: a folder of their own always fixes it.
+      shown_fix = move_away ? std::string(kOwnOutputFolder) + " instead of changing " + path_ + ", a system folder"
+                            : fix + ", or " + std::string(kOwnOutputFolder);
+    }
     verdict_.rules.push_back(CheckRule{prefix_ + name, ok, detail, ok ? std::string() : shown_fix});
     if (!ok && !verdict_.failure) verdict_.failure = message + (move_away ? ": " : ": run ") + shown_fix;
   }
@@ -148,7 +159,9 @@ class Evaluator {
 
 std::uint32_t write_class_rights(ObjectKind kind) noexcept {
   std::uint32_t common = DELETE | WRITE_DAC | WRITE_OWNER | GENERIC_WRITE | GENERIC_ALL;
-  if (kind == ObjectKind::folder) return common | FILE_ADD_FILE | FILE_DELETE_CHILD;
+  if (kind == ObjectKind::folder || kind == ObjectKind::output_folder) {
+    return common | FILE_ADD_FILE | FILE_DELETE_CHILD;
+  }
   if (kind == ObjectKind::ancestor) return common | FILE_DELETE_CHILD;
   return common | FILE_WRITE_DATA | FILE_APPEND_DATA;
 }

@@ -33,6 +33,11 @@
 //   - other principals may read it (it holds handles, not secrets) but hold no write-class
 //     right: write data, append data, delete, change permissions, take ownership, generic
 //     write or generic all; no execute entry is needed.
+// An existing --output-dir folder (ObjectKind::output_folder; host.h make_private_dir): the
+//   rules of the folder that holds the backend (nobody else may add files, delete children,
+//   delete the folder or change its permissions or owner; others may list it and add
+//   subfolders, which replace no file), named "--output-dir DIR", every fix ending ", or give
+//   --output-dir a folder of your own"; a system folder's fix is only that.
 // Entries marked inherit-only do not apply to the object itself and are skipped.
 //
 // Every failure names the account and its rights in words, and gives the icacls fix.
@@ -58,6 +63,7 @@ enum class ObjectKind {
   folder,    // the folder that holds the backend or the config file (or a secrets root)
   ancestor,  // a folder above that one
   config,    // the main config file
+  output_folder,  // an existing --output-dir folder (the folder rules, worded for --output-dir)
 };
 
 struct AclVerdict {
@@ -66,7 +72,7 @@ struct AclVerdict {
 };
 
 // `guarded`: what a folder's write-class rights would let others replace ("the backend", "the
-// config file"), for the message.
+// config file", "the resolved files in it"), for the message.
 AclVerdict evaluate_acl(const SecurityInfo& info, std::string_view user_sid, ObjectKind kind, std::string_view path,
                         std::string_view guarded = "the backend");
 

@@ -1,7 +1,8 @@
 // stsecrets/host.h on Windows: the UTF-8 command line, process hardening, standard streams
 // (a console gets UTF-16 through WriteConsoleW, a pipe or file the bytes), output files and
-// folders (owner-only DACLs), file identity, `exec` (sts::run_command: a PATH/PATHEXT search
-// without cmd.exe, CreateProcessW in a kill-on-close job, wait, exit code), the default config.
+// folders (owner-only DACLs; an existing --output-dir must pass the folder ACL rules of
+// acl_rules.h), file identity, `exec` (sts::run_command: a PATH/PATHEXT search without cmd.exe,
+// CreateProcessW in a kill-on-close job, wait, exit code), the default config.
 //
 // Standard streams are read and written with ReadFile/WriteFile/WriteConsoleW on the handles of
 // GetStdHandle, never through the C runtime, so there is no text mode and no "\r\n"
@@ -16,10 +17,12 @@
 #include "common/platform_names.h"
 #include "common/text.h"
 #include "stsecrets/secure_buffer.h"
+#include "windows/acl_rules.h"
 #include "windows/child_process.h"
 #include "windows/console_text.h"
 #include "windows/owner_only.h"
 #include "windows/scoped_handle.h"
+#include "windows/security_descriptor.h"
 #include "windows/wide_string.h"
 
 #include <windows.h>
@@ -239,6 +242,41 @@ const char* stage_text(SpawnStage stage) {
   }
 }
 
+// ---- --output-dir ---------------------------------------------------------------------------
+
+// An existing --output-dir, held open without following a reparse point: a folder (not a link or
+// junction, which another user could point elsewhere), whose owner and DACL pass the folder rules
+// of acl_rules.h (nobody but the user, SYSTEM and Administrators may add files, delete children,
+// or change its permissions or owner), so nobody else can replace the resolved files in it.
+Status check_existing_output_dir(HANDLE dir, const std::string& path) {
+  BY_HANDLE_FILE_INFORMATION info{};
+  if (!::GetFileInformationByHandle(dir, &info)) {
+    return io_error("cannot inspect --output-dir " + quote_text(path, 512), ::GetLastError());
+  }
+  const bool reparse = (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) != 0;
+  const bool folder = (info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) != 0;
+  const std::vector<CheckRule> kind_rules = {
+      {"--output-dir reparse point", !reparse,
+       "--output-dir " + path + " is a symbolic link, junction or another reparse point, which could lead the "
+       "resolved files elsewhere",
+       "name the folder it leads to, or give --output-dir a folder of your own"},
+      {"--output-dir folder", folder, quote_text(path, 512) + " is not a directory", "give --output-dir a folder"},
+  };
+  for (const CheckRule& rule : kind_rules) {
+    if (!rule.ok) return make_error(Code::usage, rule.detail + "; " + rule.fix);
+  }
+  auto security = win::read_security(dir);
+  if (!security) {
+    return make_error(Code::io_failed, "cannot read the permissions of --output-dir " + path + ": " +
+                                           security.error().message + "; give --output-dir a folder of your own",
+                      security.error().os_error);
+  }
+  const win::AclVerdict verdict = win::evaluate_acl(*security, win::current_user_sid(), win::ObjectKind::output_folder,
+                                                    path, "the resolved files in it");
+  if (verdict.failure) return make_error(Code::usage, *verdict.failure);
+  return ok();
+}
+
 }  // namespace
 
 std::vector<std::string> command_line(int argc, char** argv) {
@@ -308,13 +346,11 @@ Status write_private_file(const std::string& path, std::string_view bytes) {
 
 Status make_private_dir(const std::string& path) {
   const std::wstring wide = win::to_wide(path);
-  const DWORD attrs = ::GetFileAttributesW(wide.c_str());
-  if (attrs != INVALID_FILE_ATTRIBUTES) {
-    if ((attrs & FILE_ATTRIBUTE_DIRECTORY) == 0) {
-      return make_error(Code::usage, quote_text(path, 512) + " is not a directory; give --output-dir a folder");
-    }
-    return ok();
-  }
+  // The folder itself, not what a link or junction at DIR leads to: that is judged as itself.
+  ScopedHandle dir(::CreateFileW(wide.c_str(), READ_CONTROL | FILE_READ_ATTRIBUTES,
+                                 FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr, OPEN_EXISTING,
+                                 FILE_FLAG_OPEN_REPARSE_POINT | FILE_FLAG_BACKUP_SEMANTICS, nullptr));
+  if (dir.valid()) return check_existing_output_dir(dir.get(), path);
   DWORD err = ::GetLastError();
   if (err == ERROR_FILE_NOT_FOUND) {
     // Owner-only, inherited by what is created inside (the output files set their own anyway).
@@ -322,6 +358,8 @@ Status make_private_dir(const std::string& path) {
     if (!owner_only.ok()) return make_error(Code::internal, "cannot build an owner-only DACL for " + quote_text(path, 512));
     if (::CreateDirectoryW(wide.c_str(), owner_only.get())) return ok();
     err = ::GetLastError();
+  } else if (err != ERROR_PATH_NOT_FOUND) {
+    return io_error("cannot open --output-dir " + quote_text(path, 512) + " to check its permissions", err);
   }
   return io_error("cannot create the folder " + quote_text(path, 512), err);
 }

@@ -2,7 +2,7 @@
 // through CreateProcessW with files for stdin, stdout and stderr, and the exit codes of Linux,
 // each reached by a real scenario:
 //   0 a mingw-built backend in a folder with a correct DACL resolves;
-//   2 bad usage, a .bat COMMAND for exec, no such COMMAND;
+//   2 bad usage, a .bat COMMAND for exec, no such COMMAND, an --output-dir Everyone may add files to;
 //   3 a .bat backend, a backend others may read (golden check output);
 //   4 a hanging backend killed with its grandchild by the job at the deadline, a bad response;
 //   5 a handle the backend does not answer (nothing written).
@@ -518,6 +518,36 @@ TEST_CASE("UTF-8 arguments and paths: a config, an input and an output folder na
   INFO(get_sddl(written) << "; " << get_sddl(out_dir));
   CHECK(owner_only(written));
   CHECK(owner_only(out_dir));
+}
+
+TEST_CASE("resolve --output-dir: an existing folder Everyone may add files to is refused, exit 2, nothing written",
+          "[cli][output]") {
+  Setup s;
+  s.write_config("[echo-request]");
+  const std::string input = s.dir / "pg.yaml";
+  write_file(input, "password: ENC[db_pass]\n");
+  const std::string out_dir = s.dir / "out";
+  make_dir(out_dir);
+  REQUIRE(set_sddl(out_dir, "D:P(A;OICI;FA;;;{U})(A;OICI;FW;;;WD)"));
+  INFO("stored as " << get_sddl(out_dir));
+  const CliRun r = run_cli({"resolve", "--config", s.config, input, "--output-dir", out_dir});
+  INFO("stderr: " << r.err);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("--output-dir " + out_dir + " lets Everyone (S-1-1-0) "));
+  CHECK_THAT(r.err, Catch::Contains("add file"));
+  CHECK_THAT(r.err, Catch::Contains("so they could replace the resolved files in it: run icacls \"" + out_dir +
+                                    "\" /remove:g *S-1-1-0"));
+  CHECK_THAT(r.err, Catch::EndsWith(", or give --output-dir a folder of your own\n"));
+  CHECK(r.err.find("value-of-db_pass") == std::string::npos);
+  CHECK_FALSE(exists(out_dir + "\\pg.yaml"));
+  CHECK(r.out.empty());
+
+  // The same folder made owner-only is accepted.
+  REQUIRE(set_sddl(out_dir, "D:P(A;OICI;FA;;;{U})(A;OICI;FA;;;SY)"));
+  const CliRun fixed = run_cli({"resolve", "--config", s.config, input, "--output-dir", out_dir});
+  INFO("stderr: " << fixed.err);
+  CHECK(fixed.exit_code == 0);
+  CHECK(read_all(out_dir + "\\pg.yaml") == "password: \"value-of-db_pass\"\n");
 }
 
 TEST_CASE("resolve -o replaces the destination through an owner-only temporary", "[cli][output]") {
