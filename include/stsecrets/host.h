@@ -93,7 +93,9 @@ Status write_private_file(const std::string& path, std::string_view bytes);
 // The --output-dir folder: created owner-only if it is missing. Code::usage when it exists and
 // is not a folder; POSIX: also when it is reached through a link the protected_symlinks rule
 // refuses, and when it exists but is owned by another user than root or the effective user, or
-// is writable by group or others (sticky or not). Code::io_failed when it cannot be created.
+// is writable by group or others (sticky or not). Windows: also when it is a reparse point, or
+// its owner or DACL lets anyone but the user, SYSTEM or Administrators add, delete or
+// re-permission files in it. Code::io_failed when it cannot be created.
 Status make_private_dir(const std::string& path);
 
 // A stable identity of an existing file (device and inode; volume serial and file index on
