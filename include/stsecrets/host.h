@@ -89,7 +89,12 @@ Result<std::string> read_stdin(std::size_t max_bytes);
 // with the kernel's protected_symlinks rule applied whatever the sysctl says (a link in a sticky
 // folder such as /tmp is followed only when owned by the effective user, root or the folder's
 // owner; else Code::usage), and the file is written relative to that folder's descriptor.
-Status write_private_file(const std::string& path, std::string_view bytes);
+// OutputFolder::private_only (a file of --output-dir): the folder must also pass
+// make_private_dir's rules at the time of the write, so a folder swapped after that check is
+// refused (POSIX: judged on the very descriptor written through; Windows: by path, just before).
+enum class OutputFolder { any, private_only };
+Status write_private_file(const std::string& path, std::string_view bytes,
+                          OutputFolder folder = OutputFolder::any);
 // The --output-dir folder: created owner-only if it is missing. Code::usage when it exists and
 // is not a folder; POSIX: also when it is reached through a link the protected_symlinks rule
 // refuses, and when it exists but is owned by another user than root or the effective user, or

@@ -223,12 +223,14 @@ int run_resolve(std::span<const std::string> args) {
     }
     return 0;
   }
-  if (auto dir = parsed->value("output-dir")) {
+  const auto dir = parsed->value("output-dir");
+  if (dir) {
     auto st = make_private_dir(*dir);
     if (!st) return fail(st.error());
   }
   for (std::size_t i = 0; i < dests->size(); ++i) {
-    auto st = write_private_file((*dests)[i].path, (*texts)[i].str());
+    auto st = write_private_file((*dests)[i].path, (*texts)[i].str(),
+                                 dir ? OutputFolder::private_only : OutputFolder::any);
     if (!st) return fail(st.error());
   }
   return 0;

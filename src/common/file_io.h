@@ -36,7 +36,9 @@ Result<SecureBuffer> read_beneath(const std::string& root, std::string_view rela
 // Writes bytes to a temporary file beside path (owner-only: 0600 / an owner-only DACL), flushes
 // it, and renames it over path. A destination that is a symlink (or reparse point) or exists and
 // is not a regular file is refused: Code::usage. I/O failures: Code::io_failed.
-Status write_file_atomic(const std::string& path, std::string_view bytes);
+// POSIX: with `private_folder`, the folder as opened for the write must pass the --output-dir
+// rules (output_dir_rules, written_folder.h), else Code::usage.
+Status write_file_atomic(const std::string& path, std::string_view bytes, bool private_folder = false);
 
 // Appends one record (a whole line) to the audit log. SPEC 6: created owner-only; an existing
 // file must be a regular file with one link, owned by the effective user, mode 0600 exactly

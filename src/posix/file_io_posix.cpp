@@ -706,7 +706,28 @@ Result<SecureBuffer> read_beneath(const std::string& root, std::string_view rela
   return value;
 }
 
-Status write_file_atomic(const std::string& path, std::string_view bytes) {
+// An existing --output-dir (SPEC 6, review finding F3), as data: whoever else can write it can
+// replace a resolved file after it was written, or put a link in place of one before.
+std::vector<CheckRule> output_dir_rules(const struct stat& st, const std::string& path) {
+  const std::string p = quote_text(path, 512);
+  const uid_t euid = ::geteuid();
+  const std::string own_folder = ", or give --output-dir a folder of your own";
+  std::vector<CheckRule> rules;
+  const bool owned = st.st_uid == 0 || st.st_uid == euid;
+  rules.push_back({"output folder owner", owned,
+                   "--output-dir " + p + " is owned by uid " + std::to_string(st.st_uid) +
+                       ", who could replace the resolved files in it",
+                   owned ? "" : "run chown " + std::to_string(euid) + " " + p + own_folder});
+  // Sticky does not help: anyone may still add the name of a file not written yet.
+  const bool closed = (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
+  rules.push_back({"output folder mode", closed,
+                   "--output-dir " + p + " is writable by group or others (mode " + posix::mode_text(st.st_mode) +
+                       "), who could replace the resolved files in it",
+                   closed ? "" : "run chmod go-w " + p + own_folder});
+  return rules;
+}
+
+Status write_file_atomic(const std::string& path, std::string_view bytes, bool private_folder) {
   const PathParts parts = split_parent(path);
   if (names_a_folder(parts.base)) return write_refused(path, "the path names a folder, not a file");
   auto walk = walk_written_folder(parts.dir, posix::Role::output_folder, "the folder of the output file " + shown(path),
@@ -716,6 +737,17 @@ Status write_file_atomic(const std::string& path, std::string_view bytes) {
   if (!dirfd.valid()) {
     const int err = walk->state == posix::WalkState::found ? errno : ENOENT;
     return make_error(Code::io_failed, "cannot open the folder of " + shown(path) + ": " + errno_text(err), err);
+  }
+  if (private_folder) {
+    // Checked again on the descriptor written through: make_private_dir's check was by path.
+    struct stat st {};
+    if (::fstat(dirfd.get(), &st) != 0) {
+      const int err = errno;
+      return make_error(Code::io_failed, "cannot check the folder of " + shown(path) + ": " + errno_text(err), err);
+    }
+    for (const CheckRule& rule : output_dir_rules(st, parts.dir)) {
+      if (!rule.ok) return make_error(Code::usage, rule.detail + "; " + rule.fix);
+    }
   }
   auto dest = check_destination(dirfd.get(), parts.base, path);
   if (!dest) return std::move(dest).error();

@@ -77,26 +77,6 @@ void reap(pid_t pid) {
   }
 }
 
-// An existing --output-dir (SPEC 6, review finding F3), as data: whoever else can write it can
-// replace a resolved file after it was written, or put a link in place of one before.
-std::vector<CheckRule> output_dir_rules(const struct stat& st, const std::string& path) {
-  const std::string p = quote_text(path, 512);
-  const uid_t euid = ::geteuid();
-  const std::string own_folder = ", or give --output-dir a folder of your own";
-  std::vector<CheckRule> rules;
-  const bool owned = st.st_uid == 0 || st.st_uid == euid;
-  rules.push_back({"output folder owner", owned,
-                   "--output-dir " + p + " is owned by uid " + std::to_string(st.st_uid) +
-                       ", who could replace the resolved files in it",
-                   owned ? "" : "run chown " + std::to_string(euid) + " " + p + own_folder});
-  // Sticky does not help: anyone may still add the name of a file not written yet.
-  const bool closed = (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
-  rules.push_back({"output folder mode", closed,
-                   "--output-dir " + p + " is writable by group or others (mode " + posix::mode_text(st.st_mode) +
-                       "), who could replace the resolved files in it",
-                   closed ? "" : "run chmod go-w " + p + own_folder});
-  return rules;
-}
 
 }  // namespace
 
@@ -175,8 +155,8 @@ Result<std::string> read_stdin(std::size_t max_bytes) {
   return bytes;
 }
 
-Status write_private_file(const std::string& path, std::string_view bytes) {
-  return platform::write_file_atomic(path, bytes);
+Status write_private_file(const std::string& path, std::string_view bytes, OutputFolder folder) {
+  return platform::write_file_atomic(path, bytes, folder == OutputFolder::private_only);
 }
 
 Status make_private_dir(const std::string& path) {
@@ -195,7 +175,7 @@ Status make_private_dir(const std::string& path) {
   if (!S_ISDIR(end.st.st_mode)) {
     return make_error(Code::usage, quote_text(path, 512) + " is not a directory; give --output-dir a folder");
   }
-  for (const CheckRule& rule : output_dir_rules(end.st, path)) {
+  for (const CheckRule& rule : platform::output_dir_rules(end.st, path)) {
     if (!rule.ok) return make_error(Code::usage, rule.detail + "; " + rule.fix);
   }
   return ok();

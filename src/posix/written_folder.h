@@ -22,9 +22,12 @@
 
 #include "posix/path_rules.h"
 #include "posix/unique_fd.h"
+#include "stsecrets/check.h"
 #include "stsecrets/error.h"
 
 #include <string>
+#include <sys/stat.h>
+#include <vector>
 
 namespace sts::platform {
 
@@ -37,5 +40,9 @@ Result<posix::Walk> walk_written_folder(const std::string& dir, posix::Role role
 // The found end of such a walk opened O_RDONLY | O_DIRECTORY (through its O_PATH descriptor:
 // no second lookup by name); invalid with errno set when it is not a folder or cannot be opened.
 posix::UniqueFd open_walked_folder(const posix::Walk& walk);
+
+// An existing --output-dir `path` with status `st` (SPEC 6, review finding F3), as data: owned
+// by root or the effective user, not writable by group or others (sticky or not).
+std::vector<CheckRule> output_dir_rules(const struct stat& st, const std::string& path);
 
 }  // namespace sts::platform

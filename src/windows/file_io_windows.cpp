@@ -597,7 +597,7 @@ Result<SecureBuffer> read_beneath(const std::string& root, std::string_view rela
   return value;
 }
 
-Status write_file_atomic(const std::string& path, std::string_view bytes) {
+Status write_file_atomic(const std::string& path, std::string_view bytes, bool /*private_folder: checked by path in host_windows.cpp*/) {
   if (names_a_folder(split_parent(path).base)) return write_refused(path, "the path names a folder, not a file");
   if (auto st = check_destination(path); !st) return st;
   OwnerOnlyAttributes owner_only;

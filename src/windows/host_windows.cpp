@@ -340,7 +340,14 @@ Result<std::string> read_stdin(std::size_t max_bytes) {
   return bytes;
 }
 
-Status write_private_file(const std::string& path, std::string_view bytes) {
+Status write_private_file(const std::string& path, std::string_view bytes, OutputFolder folder) {
+  if (folder == OutputFolder::private_only) {
+    // make_private_dir's rules again, by path, just before the write (the folder exists now).
+    const std::size_t cut = path.find_last_of("\\/");
+    if (cut != std::string::npos && cut > 0) {
+      if (Status st = make_private_dir(path.substr(0, cut)); !st) return st;
+    }
+  }
   return platform::write_file_atomic(path, bytes);
 }
 

@@ -44,7 +44,7 @@ unsigned file_mode(const std::string& path) {
 // What `resolve --output-dir DIR` did with the folder: make it (or accept it), then write into it.
 sts::Status write_into(const std::string& dir, const std::string& name, std::string_view bytes) {
   if (auto st = sts::make_private_dir(dir); !st) return st;
-  return sts::write_private_file(dir + "/" + name, bytes);
+  return sts::write_private_file(dir + "/" + name, bytes, sts::OutputFolder::private_only);
 }
 
 }  // namespace
@@ -132,4 +132,33 @@ TEST_CASE("output dir: a missing folder is created owner-only, a file in its pla
   REQUIRE_FALSE(deep);
   CHECK(deep.error().code == sts::Code::io_failed);
   CHECK(deep.error().os_error == ENOENT);
+}
+
+TEST_CASE("output dir: a folder swapped after its check is judged again where the files are written") {
+  // The check of make_private_dir is by path; the writes come later. Someone who can rename
+  // entries in the parent could put an open folder in its place in between: each write judges
+  // the folder it is about to write through, on that descriptor.
+  sts::test::TempDir base;
+  const std::string dir = base / "out";
+  const std::string moved = base / "checked";
+  REQUIRE(sts::make_private_dir(dir));
+  REQUIRE(::rename(dir.c_str(), moved.c_str()) == 0);
+  REQUIRE(::mkdir(dir.c_str(), 0700) == 0);
+  REQUIRE(::chmod(dir.c_str(), 0777) == 0);
+  auto st = sts::write_private_file(dir + "/app.yaml", "password: s3cr3t-Zp41\n", sts::OutputFolder::private_only);
+  REQUIRE_FALSE(st);
+  CHECK(st.error().code == sts::Code::usage);
+  CHECK(st.error().message == "--output-dir " + dir + " is writable by group or others (mode 0777), who could replace "
+                              "the resolved files in it; run chmod go-w " + dir + ", or give --output-dir a folder of your own");
+  CHECK(dir_entries(dir).empty());
+  REQUIRE(::chmod(dir.c_str(), 0700) == 0);
+  REQUIRE(::chown(dir.c_str(), kOtherUid, kOtherGid) == 0);
+  st = sts::write_private_file(dir + "/app.yaml", "password: s3cr3t-Zp41\n", sts::OutputFolder::private_only);
+  REQUIRE_FALSE(st);
+  CHECK(st.error().message.find("is owned by uid " + std::to_string(kOtherUid)) != std::string::npos);
+  CHECK(dir_entries(dir).empty());
+  // Without the flag (-o into a shared folder such as /tmp) the folder's mode is not judged.
+  REQUIRE(::chown(dir.c_str(), 0, 0) == 0);
+  REQUIRE(::chmod(dir.c_str(), 01777) == 0);
+  CHECK(sts::write_private_file(dir + "/plain.yaml", "k: v\n"));
 }

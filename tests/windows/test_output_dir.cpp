@@ -51,7 +51,7 @@ std::vector<std::string> entries_of(const std::string& dir) {
 // What `resolve --output-dir DIR` does with the folder: make it (or accept it), then write.
 Status write_into(const std::string& dir, const std::string& name, std::string_view bytes) {
   if (auto st = make_private_dir(dir); !st) return st;
-  return write_private_file(dir + "\\" + name, bytes);
+  return write_private_file(dir + "\\" + name, bytes, OutputFolder::private_only);
 }
 
 // The first allow entry for `sid` as stored, so the expected words follow what Wine kept.
@@ -92,6 +92,21 @@ TEST_CASE("output dir: an existing folder Everyone may add files to is refused, 
             ", so they could replace the resolved files in it: run icacls \"" + dir +
             "\" /remove:g *S-1-1-0 && icacls \"" + dir + "\" /grant *S-1-1-0:(RX)" + kFix);
   CHECK(st.error().message.find('\n') == std::string::npos);
+  CHECK(entries_of(dir).empty());
+}
+
+TEST_CASE("output dir: a folder opened to Everyone after its check is judged again before each write",
+          "[output-dir]") {
+  Base base;
+  const std::string dir = base / "out";
+  REQUIRE(make_private_dir(dir));
+  REQUIRE(set_sddl(dir, "D:P(A;OICI;FA;;;{U})(A;OICI;FW;;;WD)"));
+  const std::uint32_t everyone = stored_mask(dir, "S-1-1-0");
+  REQUIRE((everyone & FILE_ADD_FILE) != 0);
+  auto st = write_private_file(dir + "\\pg.yaml", "password: x\n", OutputFolder::private_only);
+  REQUIRE_FALSE(st);
+  CHECK(st.error().code == Code::usage);
+  CHECK_THAT(st.error().message, Catch::StartsWith("--output-dir " + dir + " lets Everyone (S-1-1-0) "));
   CHECK(entries_of(dir).empty());
 }
 
