@@ -15,6 +15,8 @@
 
 namespace {
 
+using sts::test::dir_entries;
+
 using sts::test::CommandResult;
 using sts::test::kOtherGid;
 using sts::test::kOtherUid;
@@ -26,18 +28,6 @@ CommandResult cli(const std::vector<std::string>& args, const std::string& cwd =
   argv.insert(argv.end(), args.begin(), args.end());
   return sts::test::run_command(argv, {}, std::vector<std::string>{"PATH=/usr/bin:/bin", "LANG=C"},
                                 std::chrono::seconds(60), std::nullopt, cwd);
-}
-
-std::vector<std::string> dir_entries(const std::string& dir) {
-  std::vector<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  REQUIRE(d != nullptr);
-  while (dirent* e = ::readdir(d)) {
-    std::string name = e->d_name;
-    if (name != "." && name != "..") out.push_back(name);
-  }
-  ::closedir(d);
-  return out;
 }
 
 // A link in /tmp itself, owned by uid 54321, pointing at `target`; removed at the end.

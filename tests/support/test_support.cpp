@@ -54,6 +54,19 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+std::vector<std::string> dir_entries(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) throw std::runtime_error("cannot list " + dir + ": " + std::strerror(errno));
+  std::vector<std::string> out;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name != "." && name != "..") out.push_back(name);
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 std::set<int> open_fds() {
   std::set<int> fds;
   DIR* d = ::opendir("/proc/self/fd");

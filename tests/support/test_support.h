@@ -49,6 +49,8 @@ class TempDir {
 // Writes bytes to path (creating it), then chmod(mode).
 void write_file(const std::string& path, std::string_view bytes, unsigned mode = 0600);
 std::string read_file(const std::string& path);
+// The names in a folder, sorted, without "." and ".."; throws when it cannot be listed.
+std::vector<std::string> dir_entries(const std::string& dir);
 
 // The numbers of this process's open fds (from /proc/self/fd, minus the one used to list).
 std::set<int> open_fds();

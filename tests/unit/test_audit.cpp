@@ -22,6 +22,8 @@
 
 namespace {
 
+using sts::test::dir_entries;
+
 sts::AuditRecord sample_record() {
   using namespace std::chrono;
   sts::AuditRecord r;
@@ -50,18 +52,6 @@ std::vector<std::string> split_lines(const std::string& text) {
   std::vector<std::string> out;
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
-
-std::vector<std::string> dir_entries(const std::string& dir) {
-  std::vector<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  REQUIRE(d != nullptr);
-  while (dirent* e = ::readdir(d)) {
-    std::string name = e->d_name;
-    if (name != "." && name != "..") out.push_back(name);
-  }
-  ::closedir(d);
   return out;
 }
 

@@ -19,21 +19,10 @@
 
 namespace {
 
+using sts::test::dir_entries;
+
 using sts::test::kOtherGid;
 using sts::test::kOtherUid;
-
-std::vector<std::string> dir_entries(const std::string& dir) {
-  std::vector<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  REQUIRE(d != nullptr);
-  while (dirent* e = ::readdir(d)) {
-    std::string name = e->d_name;
-    if (name != "." && name != "..") out.push_back(name);
-  }
-  ::closedir(d);
-  std::sort(out.begin(), out.end());
-  return out;
-}
 
 unsigned file_mode(const std::string& path) {
   struct stat st {};

@@ -22,6 +22,8 @@
 
 namespace {
 
+using sts::test::dir_entries;
+
 unsigned file_mode(const std::string& path) {
   struct stat st {};
   REQUIRE(::stat(path.c_str(), &st) == 0);
@@ -37,19 +39,6 @@ std::string file_type(const std::string& path) {
   if (S_ISDIR(st.st_mode)) return "dir";
   if (S_ISCHR(st.st_mode)) return "chr";
   return "other";
-}
-
-std::vector<std::string> dir_entries(const std::string& dir) {
-  std::vector<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  REQUIRE(d != nullptr);
-  while (dirent* e = ::readdir(d)) {
-    std::string name = e->d_name;
-    if (name != "." && name != "..") out.push_back(name);
-  }
-  ::closedir(d);
-  std::sort(out.begin(), out.end());
-  return out;
 }
 
 class UmaskScope {
