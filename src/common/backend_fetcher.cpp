@@ -17,6 +17,7 @@
 #include "common/backend_source.h"
 #include "common/executable_check.h"
 #include "common/log.h"
+#include "common/redaction.h"
 #include "common/text.h"
 
 #include <chrono>
@@ -27,6 +28,32 @@
 namespace sts {
 namespace {
 
+// Once every backend of a resolution has answered: each error text is scrubbed again, now that
+// all the resolution's values are known (another backend's value may be quoted in it, escaped
+// or cut by the message's cap: redaction reads both), and the stderr tails are logged (SPEC 6),
+// each also with every string its own run's stdout held. (Those strings are not used for the
+// error texts: they include the error strings themselves.)
+void settle_messages(const std::vector<Result<FetchResult>*>& results, std::vector<StderrLog>& logs) {
+  const std::size_t token = redaction::register_source([&](const std::function<void(std::string_view)>& emit) {
+    for (const Result<FetchResult>* r : results) {
+      if (*r) {
+        for (const auto& [h, v] : (*r)->values) emit(v.view());
+      }
+    }
+  });
+  for (Result<FetchResult>* r : results) {
+    if (!*r) {
+      Error e = std::move(*r).error();
+      redaction::scrub(e.message);
+      *r = std::move(e);
+      continue;
+    }
+    for (auto& [h, e] : (*r)->failures) redaction::scrub(e.message);
+  }
+  for (StderrLog& log : logs) emit_stderr_log(log);
+  redaction::unregister_source(token);
+}
+
 class BackendFetcher final : public Fetcher {
  public:
   BackendFetcher(const Backend& backend, const Config& config, std::unique_ptr<Source> source)
@@ -34,6 +61,14 @@ class BackendFetcher final : public Fetcher {
         audit_max_(config.audit_file_max_size), source_(std::move(source)) {}
 
   Result<FetchResult> fetch(const std::vector<std::string>& keys) override {
+    std::vector<StderrLog> logs;
+    Result<FetchResult> result = fetch_keeping_logs(keys, logs);
+    settle_messages({&result}, logs);
+    return result;
+  }
+
+  // fetch(), with the backend's stderr tail left in `logs` for the caller to settle.
+  Result<FetchResult> fetch_keeping_logs(const std::vector<std::string>& keys, std::vector<StderrLog>& logs) {
     AuditRecord rec;
     rec.time = std::chrono::system_clock::now();
     rec.executable = backend_.describe();
@@ -42,6 +77,7 @@ class BackendFetcher final : public Fetcher {
     RunFacts facts;
     Result<FetchResult> result = read_guarded(keys, facts);
     if (result) apply_value_rules(*result);
+    if (facts.stderr_log) logs.push_back(std::move(*facts.stderr_log));
 
     rec.duration_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
@@ -137,6 +173,15 @@ class Router final : public Fetcher {
     }
     if (batches.empty()) return out;
     run_batches(batches);
+    {
+      std::vector<Result<FetchResult>*> results;
+      std::vector<StderrLog> logs;
+      for (auto& [backend, batch] : batches) {
+        results.push_back(&batch.result);
+        for (auto& log : batch.logs) logs.push_back(std::move(log));
+      }
+      settle_messages(results, logs);
+    }
     if (batches.size() == 1 && !batches.begin()->second.result) {
       return std::move(batches.begin()->second.result).error();   // one backend: its run error is the run's
     }
@@ -149,13 +194,14 @@ class Router final : public Fetcher {
     std::vector<std::string> keys;                         // sorted: handles sort the same way per backend
     std::map<std::string, std::string, std::less<>> handles;   // key -> handle
     Result<FetchResult> result = Error{};
+    std::vector<StderrLog> logs;   // settled by fetch() once every batch is in
   };
 
   void run_batches(std::map<const Backend*, Batch>& batches) {
     std::vector<std::thread> threads;
     auto run = [this](const Backend* backend, Batch& batch) {
       std::sort(batch.keys.begin(), batch.keys.end());
-      batch.result = fetchers_.at(backend)->fetch(batch.keys);
+      batch.result = fetchers_.at(backend)->fetch_keeping_logs(batch.keys, batch.logs);
       if (observer_) observer_(backend->name);
     };
     auto first = batches.begin();

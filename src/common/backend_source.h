@@ -17,12 +17,27 @@
 #include "stsecrets/config.h"
 #include "stsecrets/error.h"
 #include "stsecrets/fetcher.h"
+#include "stsecrets/secure_buffer.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace sts {
+
+// A backend's stderr tail waiting to be logged (SPEC 6 "Logs"), with every string its stdout
+// held. It is logged by emit_stderr_log() once the whole resolution is in (backend_fetcher.cpp),
+// so a value another backend of the same resolution returns later is masked in it too.
+struct StderrLog {
+  std::string prefix;                // "backend /x stderr (last N of M bytes): "
+  SecureBuffer tail;
+  std::vector<SecureBuffer> seen;    // the strings of the run's stdout
+  bool cut = false;                  // the tail starts inside the stream
+  bool warn = false;                 // the run failed: warn, else info
+};
+// Logs it; the caller has registered the resolution's values with redaction.
+void emit_stderr_log(StderrLog& log);
 
 // What one read records for the audit log, beyond its outcome.
 struct RunFacts {
@@ -31,6 +46,7 @@ struct RunFacts {
   int signal = 0;                // when a signal killed it (POSIX)
   std::size_t stdout_bytes = 0;
   std::size_t stderr_bytes = 0;
+  std::optional<StderrLog> stderr_log;   // an executable's stderr tail, logged by the router
 };
 
 class Source {

@@ -48,47 +48,29 @@ class ExecutableSource final : public Source {
 
     Result<FetchResult> validated = out ? validate_response(out->out.view(), keys, {false}, exec_.command)
                                         : Result<FetchResult>(std::move(out).error());
-    log_stderr(stats, out ? out->out.view() : stats.failed_stdout.view(), validated);
+    keep_stderr(stats, out ? out->out.view() : stats.failed_stdout.view(), validated.has_value(), facts);
     return validated;
   }
 
  private:
-  // Logs the backend's stderr tail (SPEC 6 "Logs"). Every string value its stdout held, whether
-  // the run succeeded or failed (non-zero exit, duplicate key, cap, bad JSON), is a known value
-  // for the duration of the log call: a backend that echoes its answer to stderr gets it masked.
-  // The tail may start inside a value: its fragment is masked too (stream_start). When the
-  // strings cannot all be collected (out of secure memory), the tail is not logged at all.
-  void log_stderr(const RunStats& stats, std::string_view stdout_bytes, const Result<FetchResult>& validated) const {
+  // The backend's stderr tail (SPEC 6 "Logs"), kept for the router to log once every backend of
+  // the resolution has answered. Every string value its stdout held, whether the run succeeded
+  // or failed (non-zero exit, duplicate key, cap, bad JSON), goes with it: a backend that echoes
+  // its answer to stderr gets it masked. When the strings cannot all be collected (out of secure
+  // memory), the tail is not logged at all.
+  void keep_stderr(const RunStats& stats, std::string_view stdout_bytes, bool ok, RunFacts& facts) const {
     if (stats.stderr_tail.empty()) return;
-    std::vector<SecureBuffer> seen;
-    const bool collected = for_each_response_string(stdout_bytes, [&](std::string_view v) { seen.emplace_back(v); });
-    const std::string prefix = "backend " + exec_.command + " stderr (last " + std::to_string(stats.stderr_tail.size()) +
-                               " of " + std::to_string(stats.stderr_bytes) + " bytes): ";
-    if (!collected) {
-      log::warn(prefix + "not logged: its stdout could not be scanned for values to mask");
+    StderrLog log;
+    log.prefix = "backend " + exec_.command + " stderr (last " + std::to_string(stats.stderr_tail.size()) + " of " +
+                 std::to_string(stats.stderr_bytes) + " bytes): ";
+    if (!for_each_response_string(stdout_bytes, [&](std::string_view v) { log.seen.emplace_back(v); })) {
+      log::warn(log.prefix + "not logged: its stdout could not be scanned for values to mask");
       return;
     }
-    const FetchResult* fetched = validated ? &validated.value() : nullptr;
-    const std::size_t token = redaction::register_source([&](const std::function<void(std::string_view)>& emit) {
-      for (const auto& v : seen) emit(v.view());
-      if (fetched != nullptr) {
-        for (const auto& [h, v] : fetched->values) emit(v.view());
-      }
-    });
-    std::string line = prefix;
-    // Room for every mask up front, so scrubbing never reallocates and leaves an unzeroed copy.
-    line.reserve(2 * (line.size() + stats.stderr_tail.size()) + 16);
-    line.append(stats.stderr_tail.view());
-    redaction::ScrubOptions options;
-    if (stats.stderr_bytes > stats.stderr_tail.size()) options.stream_start = prefix.size();   // the tail was cut
-    redaction::scrub(line, options);
-    redaction::unregister_source(token);
-    if (validated) {
-      log::info(line);
-    } else {
-      log::warn(line);
-    }
-    secure_zero(line.data(), line.size());
+    log.tail = stats.stderr_tail.copy();
+    log.cut = stats.stderr_bytes > stats.stderr_tail.size();
+    log.warn = !ok;
+    facts.stderr_log = std::move(log);
   }
 
   ExecutableSettings exec_;
@@ -96,6 +78,26 @@ class ExecutableSource final : public Source {
 };
 
 }  // namespace
+
+void emit_stderr_log(StderrLog& log) {
+  const std::size_t token = redaction::register_source([&](const std::function<void(std::string_view)>& emit) {
+    for (const auto& v : log.seen) emit(v.view());
+  });
+  std::string line = log.prefix;
+  // Room for every mask up front, so scrubbing never reallocates and leaves an unzeroed copy.
+  line.reserve(2 * (line.size() + log.tail.size()) + 16);
+  line.append(log.tail.view());
+  redaction::ScrubOptions options;
+  if (log.cut) options.stream_start = log.prefix.size();
+  redaction::scrub(line, options);
+  redaction::unregister_source(token);
+  if (log.warn) {
+    log::warn(line);
+  } else {
+    log::info(line);
+  }
+  secure_zero(line.data(), line.size());
+}
 
 std::unique_ptr<Source> make_executable_source(const Backend& backend, const FetcherOptions& options) {
   return std::make_unique<ExecutableSource>(backend, options);

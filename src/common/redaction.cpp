@@ -99,6 +99,12 @@ std::size_t decode_unit(std::string_view text, std::size_t t, unsigned char* out
     out[0] = static_cast<unsigned char>(simple);
     return 1;
   }
+  // "\xNN": how text.h's escaper shows a control or an invalid byte in a message (not JSON).
+  if (text[t + 1] == 'x' && text.size() - t >= 4 && hex_digit(text[t + 2]) >= 0 && hex_digit(text[t + 3]) >= 0) {
+    used = 4;
+    out[0] = static_cast<unsigned char>(hex_digit(text[t + 2]) * 16 + hex_digit(text[t + 3]));
+    return 1;
+  }
   long cp = u_escape_at(text, t);
   if (cp < 0 || (cp >= 0xDC00 && cp <= 0xDFFF)) return 1;
   used = 6;
@@ -204,12 +210,33 @@ void find_cut_start(std::string_view text, std::size_t start, std::string_view v
   if (best != 0) out.emplace_back(start, start + best);
 }
 
+// A text capped by text.h's escaper ends in "..." where it was cut, maybe inside a value: the
+// longest run before each "..." (kMinFragmentBytes or more) that decodes to a start of the value
+// is masked, as find_cut_start does for a stream cut at its start.
+void find_cut_ends(std::string_view text, std::string_view value, std::vector<Range>& out) {
+  constexpr std::string_view kEllipsis = "...";
+  constexpr std::size_t kWindow = 1024;   // more than any cap a message uses (512)
+  if (value.size() < kMinFragmentBytes) return;
+  for (std::size_t end = text.find(kEllipsis); end != std::string_view::npos; end = text.find(kEllipsis, end + 1)) {
+    if (end < kMinFragmentBytes) continue;
+    const std::string_view before = text.substr(0, end);
+    for (std::size_t pos = end > kWindow ? end - kWindow : 0; pos + kMinFragmentBytes <= end; ++pos) {
+      if (before[pos] != value[0] && before[pos] != '\\') continue;
+      if (match_decoded(before, pos, value, 0, true) == end - pos) {
+        out.emplace_back(pos, end);
+        break;   // the first start is the longest run
+      }
+    }
+  }
+}
+
 // Every range of text that shows value, as it is or in any JSON spelling.
 void collect_value(std::string_view text, std::string_view value, const ScrubOptions& options,
                    std::vector<Range>& out) {
   find_all(text, value, out);
   if (text.find('\\') != std::string_view::npos) find_all_decoded(text, value, out);
   if (options.stream_start < text.size()) find_cut_start(text, options.stream_start, value, out);
+  if (text.find("...") != std::string_view::npos) find_cut_ends(text, value, out);
 }
 
 }  // namespace

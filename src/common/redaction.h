@@ -43,7 +43,10 @@ constexpr std::size_t kMinFragmentBytes = 8;
 
 // Redacts in place; returns the number of replacements. Each known value is masked as it is,
 // and in every JSON spelling of it: any text a JSON reader decodes to the value ("\/", "\u00e9"
-// or "\u00E9", "\u0041" for "A", surrogate pairs, minimal or full escaping, mixed).
+// or "\u00E9", "\u0041" for "A", surrogate pairs, minimal or full escaping, mixed), and as
+// text.h's escaper shows it in a message ("\x01" for a control or invalid byte). A text cut by
+// a cap ends in "...": the run of kMinFragmentBytes or more before it that is a start of a
+// value is masked too.
 std::size_t scrub(std::string& text, const ScrubOptions& options = {});
 
 }  // namespace redaction

@@ -17,6 +17,7 @@
 #include <string>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <cstdio>
 #include <unistd.h>
 #include <vector>
 
@@ -116,6 +117,52 @@ TEST_CASE("security: a backend's error text is scrubbed of the response's values
   CHECK(r.exit_code == 5);
   CHECK(count(r.err, "Zq71") == 0);
   CHECK(r.err.find("b failed; a was ********") != std::string::npos);
+}
+
+TEST_CASE("security: a value from another backend of the same resolution is masked in error texts and logs",
+          "[cli][security]") {
+  // Found by a review of the fixes: backends run in parallel, and one backend's error text (and
+  // its stderr) was escaped, cut and logged before another backend's values were known. Its
+  // "\x01" and its 512-byte cut then hid a value from the final redaction.
+  TempDir dir;
+  const std::string bin = dir / "bin";
+  fs::create_directories(bin);
+  fs::permissions(bin, fs::perms::owner_all);
+  const std::string marker = dir / "one-answered";
+  const std::string value = "Zq9-LEAKME-7fragmentXYZ";
+  const std::string pad(495, 'f');
+  // "one" answers first: errors quoting "two"'s values, and the plain value on its stderr.
+  write_file(bin + "/one",
+             "#!/bin/sh\ncat >/dev/null\nprintf '%s' '{\"h1\":{\"value\":null,\"error\":\"" + pad + value +
+                 "\"},\"h3\":{\"value\":null,\"error\":\"ctl Zq9-LEAK\\u0001ME-7fragmentXYZ\"}}'\n"
+                 "printf 'debug: vault says peer token=%s\\n' '" + value + "' >&2\ntouch " + marker + "\n",
+             0700);
+  // "two" answers once "one" has (bounded wait): its values are learned last.
+  write_file(bin + "/two",
+             "#!/bin/sh\ncat >/dev/null\ni=0\nwhile [ ! -e " + marker + " ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done\n"
+             "sleep 0.3\nprintf '%s' '{\"h2\":{\"value\":\"" + value +
+                 "\"},\"h4\":{\"value\":\"Zq9-LEAK\\u0001ME-7fragmentXYZ\"}}'\n",
+             0700);
+  const std::string cfg = dir / "stackstate.yaml";
+  write_file(cfg,
+             "a: ENC[one;h1]\nb: ENC[two;h2]\nc: ENC[one;h3]\nd: ENC[two;h4]\nmulti_secret_backends:\n"
+             "  one: {type: executable, config: {command: " + bin + "/one, timeout: 20}}\n"
+             "  two: {type: executable, config: {command: " + bin + "/two, timeout: 20}}\n",
+             0600);
+  const std::vector<std::vector<std::string>> runs = {{"resolve", "--config", cfg},
+                                                      {"check", "--config", cfg, "--fetch"},
+                                                      {"check", "--config", cfg, "--fetch", "--json"}};
+  for (const auto& args : runs) {
+    std::remove(marker.c_str());
+    auto r = cli(args);
+    INFO(args[0] << (args.size() > 4 ? " --json" : ""));
+    CHECK(r.exit_code == 5);
+    for (const char* piece : {"Zq9-LEAK", "LEAKME", "fragment", "7fragmentXYZ"}) {
+      CHECK(count(r.out, piece) == 0);   // counts only: a failure must not print the value
+      CHECK(count(r.err, piece) == 0);
+    }
+    CHECK(count(r.out + r.err, "ctl ********") >= 1);
+  }
 }
 
 TEST_CASE("security: a config naming only built-in providers is checked like one naming an executable (SPEC 2)",

@@ -2,6 +2,7 @@
 #include "common/log.h"
 #include "common/redaction.h"
 #include "common/secret_cache.h"
+#include "common/text.h"
 #include "stsecrets/logging.h"
 #include "stsecrets/secure_buffer.h"
 
@@ -318,4 +319,24 @@ TEST_CASE("redaction: a stream cut inside an escaped value leaves no 8-byte frag
   for (int i = 0; long_value.size() < 6000; ++i) long_value += "chunk-" + std::to_string(i) + ";";
   Known l({long_value});
   CHECK(scrubbed(prefix + long_value.substr(1000, 4096), tail) == prefix + "********");
+}
+
+TEST_CASE("redaction: text our own escaper wrote (\\xNN, a cap's \"...\") still has every value masked (SPEC 6)") {
+  // Found by a review of the fixes: a backend's error text is escaped and capped when the
+  // message is made; a value learned later (another backend of the same resolution) was then
+  // matched against "\x01" for the byte 0x01, and a value cut by the cap left its start.
+  const std::string control = std::string("Zq9-LEAK") + '\x01' + "ME-7fragmentXYZ";
+  const std::string plain = "Zq9-LEAKME-7fragmentXYZ";
+  const std::string invalid = std::string("Kx7-\xFF\xFE-bytes-of-it");
+  const std::string escaped = sts::sanitize_backend_text("ctl " + control + " inv " + invalid);
+  REQUIRE(escaped.find("\\x01") != std::string::npos);   // what the escaper makes of the byte
+  const std::string capped = sts::sanitize_backend_text(std::string(495, 'f') + plain);
+  REQUIRE(capped.size() < 495 + plain.size());               // the cap cut inside the value
+  Known k({control, plain, invalid});
+  CHECK(scrubbed(escaped) == "ctl ******** inv ********");
+  CHECK(scrubbed(capped) == std::string(495, 'f') + "********...");
+  // A cut end that is too short to be a fragment, or no start of a value, stays.
+  CHECK(scrubbed("x Zq9-LEA...") == "x Zq9-LEA...");
+  CHECK(scrubbed("x Zq9-LEAKMe-7...") == "x Zq9-LEAKMe-7...");
+  CHECK(scrubbed("see ENC[nosuch;...]") == "see ENC[nosuch;...]");
 }
