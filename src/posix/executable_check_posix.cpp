@@ -15,8 +15,11 @@
 //      assignments and names with spaces are refused, since they change what runs;
 //    - an ELF file: its loader (PT_INTERP) by the interpreter rules, and every DT_RPATH /
 //      DT_RUNPATH folder by the ancestor rules plus the strict search-folder rule ($ORIGIN is
-//      the file's real folder; $LIB, $PLATFORM, other tokens, relative and empty entries are
-//      refused: they depend on the system or the working directory);
+//      expanded as ld.so expands it: for a program, the folder of its real path, which ld.so
+//      reads from /proc/self/exe whatever path or descriptor ran it; for a library named by path,
+//      the folder of that path as written, links not resolved; $LIB, $PLATFORM, other tokens,
+//      relative and empty entries are refused: they depend on the system or the working
+//      directory);
 //    - every file an ELF file names by path (a DT_NEEDED, DT_FILTER, DT_AUXILIARY, DT_AUDIT or
 //      DT_DEPAUDIT name with '/', after $ORIGIN): its folders by the ancestor rule, its own folder
 //      not sticky and open to others, the file owned by root or the effective user and not
@@ -125,8 +128,8 @@ bool has_controls(std::string_view text) {
   return false;
 }
 
-// ld.so expands $ORIGIN and ${ORIGIN} to the folder of the running file's real path; any other
-// "$" token ($LIB, $PLATFORM, ...) expands differently per system: nullopt.
+// ld.so expands $ORIGIN and ${ORIGIN} to `origin` (see origin_of_program, origin_of_library);
+// any other "$" token ($LIB, $PLATFORM, ...) expands differently per system: nullopt.
 std::optional<std::string> expand_origin(const std::string& entry, const std::string& origin) {
   std::string out;
   for (std::size_t i = 0; i < entry.size();) {
@@ -146,6 +149,18 @@ std::optional<std::string> expand_origin(const std::string& entry, const std::st
     i += 1 + token;
   }
   return out;
+}
+
+// $ORIGIN of a program: ld.so (_dl_get_origin) reads /proc/self/exe, the real path of the file
+// the kernel runs, so links do not matter, nor does execveat's "/dev/fd/N" name.
+std::string origin_of_program(const std::string& resolved) { return posix::dir_name(resolved); }
+
+// $ORIGIN of a library: ld.so (_dl_new_object) cuts the last name off the path it opened the
+// library by, as written: a link's own folder, not its target's. `opened` is absolute here
+// (relative names are refused before a library is walked).
+std::string origin_of_library(const std::string& opened) {
+  const std::size_t slash = opened.rfind('/');
+  return slash == 0 || slash == std::string::npos ? std::string("/") : opened.substr(0, slash);
 }
 
 std::string joined(const std::vector<std::string>& parts, const char* separator) {
@@ -181,19 +196,20 @@ class ExecutableChecker {
   void rule_readable_and_hash(const OpenedFile& file, const struct stat& st);
   void rule_sha256_pin();
   // What really runs.
-  void follow(int fd, const Subject& whose, const std::string& resolved);
+  // `origin` is what $ORIGIN expands to in the file's ELF names (origin_of_program/_library).
+  void follow(int fd, const Subject& whose, const std::string& origin);
   void follow_script(const posix::ScriptLine& line, const std::string& script);
   void follow_interpreter(const std::string& interpreter, const std::optional<std::string>& argument,
                           const std::string& script);
   void follow_env(const std::optional<std::string>& argument, const std::string& script);
   void search_path_for(const std::string& name, const std::string& script);
-  void follow_elf(const posix::ElfFacts& elf, const std::string& file, const std::string& resolved);
-  void rule_rpath(const std::string& entry, const char* tag, const std::string& file, const std::string& resolved);
-  void follow_libraries(const posix::ElfFacts& elf, const std::string& file, const std::string& resolved);
-  void rule_library(const std::string& entry, posix::LibraryTag tag, const std::string& file, const std::string& resolved);
+  void follow_elf(const posix::ElfFacts& elf, const std::string& file, const std::string& origin);
+  void rule_rpath(const std::string& entry, const char* tag, const std::string& file, const std::string& origin);
+  void follow_libraries(const posix::ElfFacts& elf, const std::string& file, const std::string& origin);
+  void rule_library(const std::string& entry, posix::LibraryTag tag, const std::string& file, const std::string& origin);
   void check_library(const Subject& s);
   bool rule_library_file(const Subject& s, const posix::WalkEnd& end, const struct stat& st);
-  void follow_library(int fd, const Subject& s, const std::string& resolved);
+  void follow_library(int fd, const Subject& s, const std::string& resolved, const std::string& origin);
   std::optional<Program> check_program(const Subject& s, bool need_read);
   // Walks to what `s` names; a missing file fails the rule `name` with "install it or ...".
   Walk walk_to(const std::string& name, const Subject& s);
@@ -218,7 +234,9 @@ class ExecutableChecker {
   std::string resolved_;  // the backend file's path without links
   bool shared_ = false;   // the backend file is a shared system file: fixes never change it
   int interpreters_ = 0;
-  std::set<std::string> libraries_read_;  // real paths of the libraries already followed
+  // Libraries already followed: real path and $ORIGIN. One file reached by two names is read
+  // once per folder, since ld.so keeps the $ORIGIN of whichever name it opened first.
+  std::set<std::pair<std::string, std::string>> libraries_read_;
 };
 
 Result<VerifiedExecutable> ExecutableChecker::run() {
@@ -277,7 +295,7 @@ Result<VerifiedExecutable> ExecutableChecker::run() {
   if (!book_.done()) rule_permissions(st);
   if (!book_.done()) rule_readable_and_hash(file, st);
   if (!book_.done()) rule_sha256_pin();
-  if (file.fd.valid() && !book_.done()) follow(file.fd.get(), backend_, resolved_);
+  if (file.fd.valid() && !book_.done()) follow(file.fd.get(), backend_, origin_of_program(resolved_));
   return finish(std::move(file.fd));
 }
 
@@ -434,9 +452,9 @@ void ExecutableChecker::rule_sha256_pin() {
 
 // ---- what really runs ----------------------------------------------------------------------
 
-// `fd` is the file `whose` names (the backend, or an interpreter already checked), `resolved`
-// its real path.
-void ExecutableChecker::follow(int fd, const Subject& whose, const std::string& resolved) {
+// `fd` is the file `whose` names (the backend, or an interpreter already checked), `origin` the
+// folder $ORIGIN names in it.
+void ExecutableChecker::follow(int fd, const Subject& whose, const std::string& origin) {
   const std::string& file = whose.path;
   auto format = posix::read_exec_format(fd);
   if (!format) {
@@ -452,7 +470,7 @@ void ExecutableChecker::follow(int fd, const Subject& whose, const std::string& 
   }
   switch (format->kind) {
     case posix::ExecKind::script: follow_script(format->script, file); return;
-    case posix::ExecKind::elf: follow_elf(format->elf, file, resolved); return;
+    case posix::ExecKind::elf: follow_elf(format->elf, file, origin); return;
     case posix::ExecKind::other: {
       const std::string fix = "give it a #! line or " + book_.correct_setting(whose);
       book_.fail("format of " + file, "neither an ELF executable nor a #! script", fix,
@@ -501,7 +519,7 @@ void ExecutableChecker::follow_interpreter(const std::string& interpreter, const
   const Subject s{Role::interpreter, interpreter, "interpreter " + interpreter + " of " + script, script};
   auto program = check_program(s, true);
   if (!program || book_.done()) return;
-  follow(program->fd.get(), s, program->resolved);
+  follow(program->fd.get(), s, origin_of_program(program->resolved));  // the kernel runs it as a program
   if (is_env(interpreter, program->resolved) && !book_.done()) follow_env(argument, script);
 }
 
@@ -584,7 +602,7 @@ void ExecutableChecker::search_path_for(const std::string& name, const std::stri
                  ": install it there or " + hint);
 }
 
-void ExecutableChecker::follow_elf(const posix::ElfFacts& elf, const std::string& file, const std::string& resolved) {
+void ExecutableChecker::follow_elf(const posix::ElfFacts& elf, const std::string& file, const std::string& origin) {
   if (elf.interpreter) {
     const std::string& loader = *elf.interpreter;
     const std::string name = "loader " + quote_text(loader);
@@ -598,19 +616,19 @@ void ExecutableChecker::follow_elf(const posix::ElfFacts& elf, const std::string
       (void)check_program(s, false);  // the kernel maps the loader; its own PT_INTERP is ignored
     }
   }
-  follow_libraries(elf, file, resolved);
+  follow_libraries(elf, file, origin);
 }
 
 // What ld.so loads for an ELF file (the program, or a library named by path): its search
 // folders, then every file it names by path.
-void ExecutableChecker::follow_libraries(const posix::ElfFacts& elf, const std::string& file, const std::string& resolved) {
+void ExecutableChecker::follow_libraries(const posix::ElfFacts& elf, const std::string& file, const std::string& origin) {
   for (const auto& entry : elf.rpath) {
     if (book_.done()) return;
-    rule_rpath(entry, "DT_RPATH", file, resolved);
+    rule_rpath(entry, "DT_RPATH", file, origin);
   }
   for (const auto& entry : elf.runpath) {
     if (book_.done()) return;
-    rule_rpath(entry, "DT_RUNPATH", file, resolved);
+    rule_rpath(entry, "DT_RUNPATH", file, origin);
   }
   using posix::LibraryTag;
   for (const auto& [tag, names] : {std::pair{LibraryTag::needed, &elf.needed}, std::pair{LibraryTag::filter, &elf.filter},
@@ -618,14 +636,14 @@ void ExecutableChecker::follow_libraries(const posix::ElfFacts& elf, const std::
                                    std::pair{LibraryTag::depaudit, &elf.depaudit}}) {
     for (const auto& entry : *names) {
       if (book_.done()) return;
-      rule_library(entry, tag, file, resolved);
+      rule_library(entry, tag, file, origin);
     }
   }
 }
 
 void ExecutableChecker::rule_rpath(const std::string& entry, const char* tag, const std::string& file,
-                                   const std::string& resolved) {
-  const auto expanded = expand_origin(entry, posix::dir_name(resolved));
+                                   const std::string& origin) {
+  const auto expanded = expand_origin(entry, origin);
   const std::string folder = expanded.value_or("");
   std::string problem;
   if (!expanded) problem = "uses a token other than $ORIGIN ($LIB and $PLATFORM expand differently per system)";
@@ -648,9 +666,9 @@ void ExecutableChecker::rule_rpath(const std::string& entry, const char* tag, co
 // tokens of every such name; a result with '/' is opened as a path (relative ones from the
 // working directory), one without is searched.
 void ExecutableChecker::rule_library(const std::string& entry, posix::LibraryTag tag, const std::string& file,
-                                     const std::string& resolved) {
+                                     const std::string& origin) {
   const std::string word = posix::library_word(tag);
-  const auto path = expand_origin(entry, posix::dir_name(resolved));
+  const auto path = expand_origin(entry, origin);
   std::string problem;
   if (!path) {
     problem = "uses a token other than $ORIGIN ($LIB and $PLATFORM expand differently per system)";
@@ -718,7 +736,7 @@ void ExecutableChecker::check_library(const Subject& s) {
   const struct stat st = file.fd.valid() ? file.st : walk.end.st;
   if (!rule_library_file(s, walk.end, st) || book_.done()) return;
   // A file the effective user cannot read, ld.so (the same user) cannot load either.
-  if (file.fd.valid()) follow_library(file.fd.get(), s, walk.end.resolved);
+  if (file.fd.valid()) follow_library(file.fd.get(), s, walk.end.resolved, origin_of_library(s.path));
 }
 
 // The file rule for a library or audit module: owned by root or the effective user, not
@@ -771,8 +789,9 @@ bool ExecutableChecker::rule_library_file(const Subject& s, const posix::WalkEnd
 
 // A library's own search folders and path names, as ld.so loads them; each file once. A file
 // that is not ELF (or a script) ld.so refuses to load, so nothing more runs from it.
-void ExecutableChecker::follow_library(int fd, const Subject& s, const std::string& resolved) {
-  if (!libraries_read_.insert(resolved).second) return;
+void ExecutableChecker::follow_library(int fd, const Subject& s, const std::string& resolved,
+                                       const std::string& origin) {
+  if (!libraries_read_.emplace(resolved, origin).second) return;
   if (libraries_read_.size() > kMaxLibraries) {
     const std::string fix = "link " + options_.path + " against fewer libraries by path";
     book_.fail(posix::library_word(s.tag) + (" " + s.path), "more than " + std::to_string(kMaxLibraries) + " files named by path",
@@ -789,7 +808,7 @@ void ExecutableChecker::follow_library(int fd, const Subject& s, const std::stri
                format.error().os_error);
     return;
   }
-  if (format->kind == posix::ExecKind::elf) follow_libraries(format->elf, s.path, resolved);
+  if (format->kind == posix::ExecKind::elf) follow_libraries(format->elf, s.path, origin);
 }
 
 // Walks an interpreter or loader and applies the file rule; returns it open for reading

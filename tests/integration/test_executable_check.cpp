@@ -839,6 +839,81 @@ TEST_CASE("attack: an ELF that names a library or an audit module by path") {
   }
 }
 
+// ld.so expands $ORIGIN of a library from the folder of the path it opened the library by (glibc
+// _dl_new_object: the name as written, links not resolved), not from the link's target; only the
+// main program's $ORIGIN comes from its real path (/proc/self/exe). A check that expanded it from
+// the target validated a decoy next to the target while ld.so loaded another user's file.
+TEST_CASE("attack: $ORIGIN of a library reached through a symlink") {
+  if (!have_cc()) { WARN("no /usr/bin/cc: skipped"); return; }
+  TempDir dir;
+  make_dir(dir / "real", 0755);
+  make_dir(dir / "lib", 0755);
+  const std::string backend = dir / "backend";
+  SECTION("DT_NEEDED $ORIGIN/... of a library named by a link (the review's reproduction)") {
+    // The decoy beside the link's target passes every rule; the file ld.so loads is another user's, 0666.
+    compile_library(dir / "real/libB.so", {"-Wl,-soname,$ORIGIN/libB.so"});
+    compile_library(dir / "lib/libB.so", {"-Wl,-soname,$ORIGIN/libB.so"}, 0666);
+    REQUIRE(::chown((dir / "lib/libB.so").c_str(), kOtherUid, kOtherGid) == 0);
+    // --no-as-needed: libA calls nothing in libB, and the DT_NEEDED entry is the point.
+    compile(dir / "real/libA.so",
+            {"-shared", "-fPIC", "-Wl,-soname," + dir / "lib/libA.so", "-Wl,--no-as-needed", dir / "real/libB.so"},
+            "void sts_test_lib(void) {}\n", 0644);
+    make_link(dir / "real/libA.so", dir / "lib/libA.so");
+    compile(backend, {dir / "real/libA.so"}, kCallsLib);
+    require_rejected({backend, false, ""}, Code::exec_rejected,
+                     "needed " + dir / "lib/libB.so" + " of " + dir / "lib/libA.so" +
+                         " (mode 0666, owner uid 54321) is not owned by root (the effective user) and is writable by "
+                         "group or others");
+    ExecutableReport report;
+    REQUIRE_FALSE(sts::platform::check_executable({backend, false, ""}, &report));
+    const sts::CheckRule* loaded = find_rule(report, "needed " + dir / "lib/libB.so");
+    REQUIRE(loaded != nullptr);
+    CHECK_FALSE(loaded->ok);
+    CHECK(find_rule(report, "needed " + dir / "real/libB.so") == nullptr);  // the decoy is not what loads
+  }
+  SECTION("one library reached by its real path and by a link is checked with both $ORIGINs") {
+    // ld.so loads the file once and keeps the $ORIGIN of the name it meets first; which one
+    // that is depends on its load order, so both are checked.
+    compile_library(dir / "real/libB.so", {"-Wl,-soname,$ORIGIN/libB.so"});
+    compile_library(dir / "lib/libB.so", {"-Wl,-soname,$ORIGIN/libB.so"}, 0666);
+    REQUIRE(::chown((dir / "lib/libB.so").c_str(), kOtherUid, kOtherGid) == 0);
+    compile(dir / "real/libA.so", {"-shared", "-fPIC", "-Wl,--no-as-needed", dir / "real/libB.so"},
+            "void sts_test_lib(void) {}\n", 0644);
+    make_link(dir / "real/libA.so", dir / "lib/libA.so");
+    compile(backend, {"-Wl,--no-as-needed", dir / "real/libA.so", dir / "lib/libA.so"}, kCallsLib);
+    require_rejected({backend, false, ""}, Code::exec_rejected,
+                     "needed " + dir / "lib/libB.so" + " of " + dir / "lib/libA.so" +
+                         " (mode 0666, owner uid 54321) is not owned by root (the effective user) and is writable by "
+                         "group or others");
+  }
+  SECTION("DT_RUNPATH $ORIGIN/... of a library named by a link") {
+    make_dir(dir / "real/sub", 0755);
+    make_dir(dir / "lib/sub", 0777);
+    compile_library(dir / "real/libA.so", {"-Wl,-soname," + dir / "lib/libA.so", "-Wl,--enable-new-dtags",
+                                           "-Wl,-rpath,$ORIGIN/sub"});
+    make_link(dir / "real/libA.so", dir / "lib/libA.so");
+    compile(backend, {dir / "real/libA.so"}, kCallsLib);
+    require_rejected({backend, false, ""}, Code::exec_rejected,
+                     "rpath " + dir / "lib/sub" + " of " + dir / "lib/libA.so" +
+                         " (mode 0777, owner root) is writable by group or others, so someone else could add files to "
+                         "it: run chmod go-w " + dir / "lib/sub");
+  }
+  SECTION("the main program's $ORIGIN is its real folder, as /proc/self/exe gives it") {
+    // ld.so takes the program's $ORIGIN from /proc/self/exe, the real path, whatever link it
+    // was run by (and execveat runs it as /dev/fd/N): a link to the backend in a folder whose
+    // $ORIGIN neighbours are bad changes nothing.
+    make_dir(dir / "lib/sub", 0777);
+    make_dir(dir / "real/sub", 0755);
+    compile(dir / "real/backend", {"-Wl,--enable-new-dtags", "-Wl,-rpath,$ORIGIN/sub"});
+    make_link(dir / "real/backend", dir / "lib/backend");
+    ExecutableReport report;
+    require_ok({dir / "lib/backend", false, ""}, &report);
+    const sts::CheckRule* rpath = find_rule(report, "rpath " + dir / "real/sub");
+    REQUIRE(rpath != nullptr);
+    CHECK(rpath->ok);
+  }
+}
+
 TEST_CASE("attack: a symlink in a sticky folder owned by another user") {
   TempDir dir;
   make_dir(dir / "good", 0755);
