@@ -23,8 +23,10 @@
 //   to its descriptor; see the comment above replace_destination() for exactly what holds
 //   against a destination that changes between the check and the rename.
 //
-// append_audit_line: the folder is reached like an output file's; the SPEC 6 rules are data
-//   (audit_file_rules, audit_folder_rules), checked on the opened descriptor. Rotation takes an exclusive flock on the log itself; a waiter
+// append_audit_line: the folder is reached like an output file's, but every folder above it
+//   must also pass the SPEC 5 ancestor rule (path_rules.h, Role::audit_folder); the SPEC 6 rules
+//   on the folder and the log are data (audit_file_rules, audit_folder_rules), checked on the
+//   opened descriptor. Rotation takes an exclusive flock on the log itself; a waiter
 //   that gets the lock re-checks that the path still names the file it locked, so nobody
 //   appends to a file that was just rotated away.
 #if defined(_WIN32)
@@ -513,8 +515,9 @@ std::vector<CheckRule> audit_file_rules(const struct stat& st, const std::string
 // The folder holding the log: whoever can write it can rename the log away and put their own
 // in its place. Owned by root or the effective user, and not writable by group or others
 // unless sticky (in a sticky folder only the owner may rename or remove the log). Folders
-// further up are not checked (a group-writable /var/log, as some distributions ship, would
-// otherwise refuse every log below it).
+// further up were checked by the walk that reached it (Role::audit_folder: the SPEC 5 ancestor
+// rule, links followed only through folders that pass): whoever can write one of them can
+// rename this folder aside with the log in it and put a link of their own in its place.
 std::vector<CheckRule> audit_folder_rules(const struct stat& st, const std::string& dir) {
   const std::string d = shown(dir);
   const uid_t euid = ::geteuid();

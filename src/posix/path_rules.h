@@ -93,10 +93,10 @@ enum class Role {
   library,         // a file an ELF file names by path: DT_NEEDED, DT_FILTER, ..., DT_AUDIT (Subject::tag)
   search_folder,   // a PATH folder env searches
   config,          // the main config file
-  // Folders something is written into: only the link rule applies on the way (the kernel's
+  // Folders something is written into: the link rule applies on the way (the kernel's
   // protected_symlinks rule, whatever the sysctl says); the folder's own rules are the writer's.
-  output_folder,   // the folder of an output file, or --output-dir
-  audit_folder,    // the folder of secret_audit_file
+  output_folder,   // the folder of an output file, or --output-dir: only the link rule on the way
+  audit_folder,    // the folder of secret_audit_file: also the ancestor rule on every folder above
 };
 
 // The dynamic-section entry that names a Role::library file.

@@ -329,8 +329,8 @@ std::string RuleBook::relocate_fix(const Subject& s) {
     case Role::config:
       return "install -D -o " + user + " -m 0600 " + s.path + " /etc/stsecrets/" + name +
              ", then pass --config /etc/stsecrets/" + name;
-    case Role::output_folder:
-    case Role::audit_folder: return point_at_file(s);  // no folder rule on the way: never asked for
+    case Role::output_folder: return point_at_file(s);  // no folder rule on the way: never asked for
+    case Role::audit_folder: return "point secret_audit_file into a folder of your own";
   }
   return install;
 }
@@ -338,9 +338,11 @@ std::string RuleBook::relocate_fix(const Subject& s) {
 // ---- rules ---------------------------------------------------------------------------------
 
 void RuleBook::rule_directory(const Subject& s, const std::string& path, const struct stat& st, bool links_followed) {
-  // A folder written into may lie below folders of any owner (a home under a group-writable
-  // /home): only the link rule applies on its way.
-  if (s.role == Role::output_folder || s.role == Role::audit_folder) return;
+  // An output folder may lie below folders of any owner (a home under a group-writable /home):
+  // only the link rule applies on its way. The audit log's folders get the rule (SPEC 6):
+  // whoever can rename one of them can move the records aside and choose where the next run
+  // writes.
+  if (s.role == Role::output_folder) return;
   const bool owner_ok = st.st_uid == 0 || st.st_uid == id_.euid;
   const bool writable = (st.st_mode & (S_IWGRP | S_IWOTH)) != 0;
   const bool sticky = (st.st_mode & S_ISVTX) != 0;
@@ -371,7 +373,7 @@ void RuleBook::rule_directory(const Subject& s, const std::string& path, const s
   if (is_system_path(path)) {
     // SPEC 5: a fix never changes the host's own folders.
     fix = relocate_fix(s);
-    const bool copy = s.role != Role::library_folder && s.role != Role::search_folder;
+    const bool copy = s.role != Role::library_folder && s.role != Role::search_folder && s.role != Role::audit_folder;
     message += std::string("it is a system folder, so leave it as it is and ") +
                (copy ? "install a copy or a wrapper in a folder of its own: " : "") + fix;
   } else {

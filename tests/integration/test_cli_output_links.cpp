@@ -154,3 +154,39 @@ TEST_CASE("cli: secret_audit_file through a link another user planted in /tmp is
   CHECK(r.err.find(kNotFollowed) != std::string::npos);
   CHECK(dir_entries(s.victim) == std::vector<std::string>{"app.yaml"});
 }
+
+TEST_CASE("cli: secret_audit_file below a folder others can write is refused, before and after a swap",
+          "[cli][security]") {
+  // Review finding: pub 0777 (not sticky) above root's realdir was accepted; another user then
+  // swapped realdir for a link of their own to victim and the next run logged into victim.
+  if (::geteuid() != 0) {
+    WARN("needs root to give a link to another uid");
+    return;
+  }
+  Setup s;
+  const std::string pub = s.dir / "pub";
+  const std::string realdir = pub + "/realdir";
+  REQUIRE(::mkdir(pub.c_str(), 0700) == 0);
+  REQUIRE(::chmod(pub.c_str(), 0777) == 0);
+  REQUIRE(::mkdir(realdir.c_str(), 0700) == 0);
+  REQUIRE(::chmod(realdir.c_str(), 0755) == 0);
+  const std::string log = realdir + "/audit.jsonl";
+  const std::string config = s.audited_config(log);
+  const std::string expected = "stsecrets: error: directory " + pub + " (mode 0777, owner root) is writable by group or "
+                               "others (the folder of secret_audit_file " + log + "): run chmod go-w " + pub + "\n";
+
+  const CommandResult before = cli({"resolve", "--config", config});
+  INFO("stderr: " << before.err);
+  CHECK(before.exit_code == 3);
+  CHECK(before.err == expected);
+  CHECK(dir_entries(realdir).empty());
+
+  REQUIRE(::rename(realdir.c_str(), (pub + "/hidden").c_str()) == 0);
+  REQUIRE(::symlink(s.victim.c_str(), realdir.c_str()) == 0);
+  REQUIRE(::lchown(realdir.c_str(), kOtherUid, kOtherGid) == 0);
+  const CommandResult after = cli({"resolve", "--config", config});
+  INFO("stderr: " << after.err);
+  CHECK(after.exit_code == 3);
+  CHECK(after.err == expected);
+  CHECK(dir_entries(s.victim) == std::vector<std::string>{"app.yaml"});
+}

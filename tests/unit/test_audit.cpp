@@ -377,3 +377,102 @@ TEST_CASE("audit: a link another user planted in a sticky folder is not followed
   REQUIRE(sts::append_audit(link + "/audit.jsonl", sample_record()));
   CHECK(dir_entries(private_dir) == std::vector<std::string>{"audit.jsonl"});
 }
+
+namespace {
+
+// "directory DIR (mode M, owner O) PROBLEM (the folder of secret_audit_file LOG): run FIX": the
+// SPEC 5 folder rule's words, as for the executable's folders.
+std::string ancestor_refusal(const std::string& dir, const std::string& found, const std::string& problem,
+                             const std::string& log, const std::string& fix) {
+  return "directory " + dir + " (" + found + ") " + problem + " (the folder of secret_audit_file " + log +
+         "): run " + fix;
+}
+
+}  // namespace
+
+TEST_CASE("audit: a folder above the log's folder that others can write is refused, not only the log's own") {
+  // Review finding: secret_audit_file /tmp/r-o/pub/realdir/audit.jsonl with pub 0777 (not
+  // sticky) and realdir root's 0755 was accepted; uid 54321 then ran `mv realdir hidden;
+  // ln -s /tmp/r-o/victim realdir` (its own link in a non-sticky folder) and the next run
+  // wrote a fresh log into victim: the records moved aside, the place chosen by another user.
+  sts::test::TempDir base;
+  const std::string pub = base / "pub";
+  const std::string realdir = pub + "/realdir";
+  const std::string victim = base / "victim";
+  REQUIRE(::mkdir(pub.c_str(), 0700) == 0);
+  REQUIRE(::chmod(pub.c_str(), 0777) == 0);
+  REQUIRE(::mkdir(realdir.c_str(), 0700) == 0);
+  REQUIRE(::chmod(realdir.c_str(), 0755) == 0);
+  REQUIRE(::mkdir(victim.c_str(), 0700) == 0);
+  const std::string log = realdir + "/audit.jsonl";
+  const std::string writable = ancestor_refusal(pub, "mode 0777, owner root", "is writable by group or others", log,
+                                                "chmod go-w " + pub);
+
+  auto first = sts::append_audit(log, sample_record());
+  REQUIRE_FALSE(first);
+  CHECK(first.error().code == sts::Code::config_insecure);
+  CHECK(first.error().message == writable);
+  CHECK(dir_entries(realdir).empty());
+
+  // The swap the finding describes (made here by root, the link given to uid 54321): still refused
+  // at pub, before the link is looked at; victim stays empty.
+  const std::string hidden = pub + "/hidden";
+  REQUIRE(::rename(realdir.c_str(), hidden.c_str()) == 0);
+  REQUIRE(::symlink(victim.c_str(), realdir.c_str()) == 0);
+  REQUIRE(::lchown(realdir.c_str(), sts::test::kOtherUid, sts::test::kOtherGid) == 0);
+  auto swapped = sts::append_audit(log, sample_record());
+  REQUIRE_FALSE(swapped);
+  CHECK(swapped.error().code == sts::Code::config_insecure);
+  CHECK(swapped.error().message == writable);
+  CHECK(dir_entries(victim).empty());
+
+  // Group-writable is as bad; sticky (like /tmp) is fine: others cannot rename what is not theirs.
+  REQUIRE(::unlink(realdir.c_str()) == 0);
+  REQUIRE(::rename(hidden.c_str(), realdir.c_str()) == 0);
+  REQUIRE(::chmod(pub.c_str(), 0770) == 0);
+  auto group = sts::append_audit(log, sample_record());
+  REQUIRE_FALSE(group);
+  CHECK(group.error().message == ancestor_refusal(pub, "mode 0770, owner root", "is writable by group or others", log,
+                                                  "chmod go-w " + pub));
+  REQUIRE(::chmod(pub.c_str(), 01777) == 0);
+  REQUIRE(sts::append_audit(log, sample_record()));
+  CHECK(dir_entries(realdir) == std::vector<std::string>{"audit.jsonl"});
+}
+
+TEST_CASE("audit: a folder above the log's folder owned by another user is refused") {
+  sts::test::TempDir base;
+  const std::string theirs = base / "theirs";
+  const std::string logs = theirs + "/logs";
+  REQUIRE(::mkdir(theirs.c_str(), 0700) == 0);
+  REQUIRE(::chmod(theirs.c_str(), 0755) == 0);
+  REQUIRE(::mkdir(logs.c_str(), 0700) == 0);
+  REQUIRE(::chown(theirs.c_str(), sts::test::kOtherUid, sts::test::kOtherGid) == 0);
+  const std::string log = logs + "/audit.jsonl";
+  auto st = sts::append_audit(log, sample_record());
+  REQUIRE_FALSE(st);
+  CHECK(st.error().code == sts::Code::config_insecure);
+  CHECK(st.error().message == ancestor_refusal(theirs, "mode 0755, owner uid 54321",
+                                               "is not owned by root (the effective user)", log, "chown root " + theirs));
+  CHECK(dir_entries(logs).empty());
+}
+
+TEST_CASE("audit: the folders a link leads to are held to the same rule as the named ones") {
+  // The named path is all root's own; its link leads below a folder anyone can write.
+  sts::test::TempDir base;
+  const std::string mine = base / "mine";
+  const std::string pub = base / "pub";
+  const std::string realdir = pub + "/realdir";
+  REQUIRE(::mkdir(mine.c_str(), 0700) == 0);
+  REQUIRE(::mkdir(pub.c_str(), 0700) == 0);
+  REQUIRE(::chmod(pub.c_str(), 0777) == 0);
+  REQUIRE(::mkdir(realdir.c_str(), 0700) == 0);
+  const std::string link = mine + "/logs";
+  REQUIRE(::symlink(realdir.c_str(), link.c_str()) == 0);
+  const std::string log = link + "/audit.jsonl";
+  auto st = sts::append_audit(log, sample_record());
+  REQUIRE_FALSE(st);
+  CHECK(st.error().code == sts::Code::config_insecure);
+  CHECK(st.error().message == ancestor_refusal(pub, "mode 0777, owner root", "is writable by group or others", log,
+                                               "chmod go-w " + pub));
+  CHECK(dir_entries(realdir).empty());
+}
