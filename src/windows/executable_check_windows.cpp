@@ -9,6 +9,7 @@
 #include "common/executable_check.h"
 
 #include "windows/acl_rules.h"
+#include "windows/folders_above.h"
 #include "windows/scoped_handle.h"
 #include "windows/security_descriptor.h"
 #include "windows/wide_string.h"
@@ -52,84 +53,6 @@ std::string lower(std::string s) {
 
 bool is_drive_absolute(std::string_view p) {
   return p.size() >= 3 && std::isalpha(static_cast<unsigned char>(p[0])) != 0 && p[1] == ':' && (p[2] == '\\' || p[2] == '/');
-}
-
-// "C:\a\b\x.exe" -> {"C:\a\b", "C:\a", "C:\"}.
-std::vector<std::string> ancestors(const std::string& path) {
-  std::vector<std::string> out;
-  std::string p = path;
-  while (true) {
-    std::size_t cut = p.find_last_of('\\');
-    if (cut == std::string::npos) break;
-    if (cut <= 2) {  // the drive root "C:\"
-      out.push_back(p.substr(0, 3));
-      break;
-    }
-    p = p.substr(0, cut);
-    out.push_back(p);
-  }
-  return out;
-}
-
-std::string strip_device_prefix(std::wstring p) {
-  // GetFinalPathNameByHandleW gives "\\?\C:\..."; "\\?\UNC\server\share" stays as it is.
-  if (p.rfind(L"\\\\?\\", 0) == 0 && p.size() > 6 && p[5] == L':') p = p.substr(4);
-  return win::to_utf8(p);
-}
-
-std::string final_path_of(HANDLE h) {
-  wchar_t buf[MAX_PATH * 2];
-  DWORD n = ::GetFinalPathNameByHandleW(h, buf, static_cast<DWORD>(std::size(buf)), FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
-  if (n == 0 || n >= std::size(buf)) return {};
-  return strip_device_prefix(std::wstring(buf, n));
-}
-
-struct FolderAbove {
-  std::string path;
-  win::ObjectKind kind;  // folder: the one that holds the file; ancestor: further up
-};
-
-// Every folder above `path` and, when links or junctions lead elsewhere, above its real path
-// (both can be used to swap the file), each once.
-std::vector<FolderAbove> folders_above(const std::string& path, HANDLE held) {
-  std::vector<FolderAbove> folders;
-  auto add_all = [&](const std::string& file) {
-    const std::vector<std::string> above = ancestors(file);
-    for (std::size_t i = 0; i < above.size(); ++i) {
-      const win::ObjectKind kind = i == 0 ? win::ObjectKind::folder : win::ObjectKind::ancestor;
-      const auto same = std::find_if(folders.begin(), folders.end(),
-                                     [&](const FolderAbove& f) { return lower(f.path) == lower(above[i]); });
-      if (same == folders.end()) {
-        folders.push_back({above[i], kind});
-      } else if (kind == win::ObjectKind::folder) {
-        same->kind = kind;   // the stricter rule wins
-      }
-    }
-  };
-  add_all(path);
-  const std::string final_path = final_path_of(held);
-  if (!final_path.empty() && lower(final_path) != lower(path)) add_all(final_path);
-  return folders;
-}
-
-// The folder rules of acl_rules.h on one folder; a folder whose permissions cannot be read fails.
-win::AclVerdict folder_verdict(const FolderAbove& above, const std::string& user, std::string_view guarded) {
-  const std::string& folder = above.path;
-  std::wstring w = win::to_wide(folder);
-  win::ScopedHandle dir(::CreateFileW(w.c_str(), READ_CONTROL, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
-                                      nullptr, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, nullptr));
-  auto unreadable = [&](const std::string& why) {
-    win::AclVerdict verdict;
-    verdict.rules.push_back(
-        CheckRule{"folder " + folder, false, why, "run the check as a user that may read its permissions"});
-    verdict.failure = "cannot read the permissions of folder " + folder + ": " + why +
-                      ": run the check as a user that may read its permissions";
-    return verdict;
-  };
-  if (!dir.valid()) return unreadable(win::system_message(::GetLastError()));
-  auto info = win::read_security(dir.get());
-  if (!info) return unreadable(info.error().message);
-  return win::evaluate_acl(*info, user, above.kind, folder, guarded);
 }
 
 class Checker {
@@ -179,7 +102,7 @@ class Checker {
       merge(win::evaluate_acl(*info, user, win::ObjectKind::file, path));
     }
 
-    for (const FolderAbove& folder : folders_above(path, file.get())) merge(folder_verdict(folder, user, "the backend"));
+    for (auto& verdict : win::folders_above_verdicts(path, file.get(), "the backend")) merge(std::move(verdict));
 
     check_header_and_hash(file.get(), path);
     if (first_error_) return std::move(*first_error_);
@@ -392,9 +315,7 @@ Status platform::check_config_file(const std::string& path, std::vector<CheckRul
                       info.error().os_error);
   }
   merge(win::evaluate_acl(*info, user, win::ObjectKind::config, absolute));
-  for (const FolderAbove& folder : folders_above(absolute, file.get())) {
-    merge(folder_verdict(folder, user, "the config file"));
-  }
+  for (auto& verdict : win::folders_above_verdicts(absolute, file.get(), "the config file")) merge(std::move(verdict));
   if (error) return *error;
   return ok();
 }

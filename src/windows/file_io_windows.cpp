@@ -26,7 +26,9 @@
 // append_audit_line: SPEC 6 on Windows: a disk file, not a reparse point, one link, owned by
 //   the current user (or the token's default owner, Administrators for an elevated admin), a
 //   DACL that gives no other principal any right (SYSTEM and Administrators aside), in a folder
-//   where no other principal may delete children or re-permission it. Created with a protected
+//   where no other principal may delete children or re-permission it, below folders (up to the
+//   drive root, links and junctions resolved: folders_above.h) that pass the ancestor rule of
+//   acl_rules.h, so nobody else can rename the log's folder away. Created with a protected
 //   owner-only DACL. Rotation takes an exclusive LockFileEx on one byte far past the end of the
 //   log (an advisory mutex: a lock on real bytes would block readers such as a tail), and a
 //   waiter that gets the lock re-checks that the path still names the file it locked.
@@ -39,6 +41,7 @@
 #include "common/file_io_messages.h"
 #include "common/text.h"
 #include "stsecrets/check.h"
+#include "windows/folders_above.h"
 #include "windows/owner_only.h"
 #include "windows/scoped_handle.h"
 #include "windows/security_descriptor.h"
@@ -444,7 +447,25 @@ Status check_audit_folder(const std::string& dir, const std::string& path) {
   }
   auto sec = win::read_security(h.get());
   if (!sec) return make_error(Code::io_failed, "cannot read the permissions of " + shown(dir) + ": " + sec.error().message);
-  return first_failure(audit_folder_rules(*sec, dir));
+  if (auto st = first_failure(audit_folder_rules(*sec, dir)); !st) return st;
+
+  // Every folder above it, up to the drive root, and above its real path when a link or junction
+  // leads elsewhere: whoever may rename one of them (delete child, or re-permission it) can move
+  // the log's folder aside with the records and put their own in its place, choosing where the
+  // next run writes. Adding files or subfolders replaces nothing and is allowed.
+  std::vector<wchar_t> full(32768);
+  const DWORD n = ::GetFullPathNameW(win::to_wide(dir).c_str(), static_cast<DWORD>(full.size()), full.data(), nullptr);
+  if (n == 0 || n >= full.size()) {
+    const DWORD err = ::GetLastError();
+    return make_error(Code::io_failed, "cannot resolve the folder of the audit log " + shown(path) + ": " +
+                                           win::system_message(err) + "; give secret_audit_file as a full path",
+                      static_cast<int>(err));
+  }
+  for (auto& verdict : win::folders_above_verdicts(win::to_utf8(std::wstring(full.data(), n)), h.get(), "the audit log",
+                                                   win::ObjectKind::ancestor)) {
+    if (verdict.failure) return make_error(Code::config_insecure, std::move(*verdict.failure));
+  }
+  return ok();
 }
 
 struct FileId {

@@ -157,6 +157,61 @@ TEST_CASE("audit: a folder that lets others delete children is refused", "[files
   REQUIRE(platform::append_audit_line(dir + "\\audit.log", "x\n", 0));
 }
 
+// Whoever may rename the log's folder (delete child on the folder above it) can move it aside with
+// the records and put a folder of their own in its place, choosing where the next run writes.
+// Wine without user xattrs keeps a DACL only as Unix mode bits: Everyone's "delete child" alone
+// is dropped, and any write right comes back as o+w (write, delete child). So the refused case
+// grants Everyone read, write and delete child (as the log-folder test above), and the
+// add-only case is asserted only where the descriptor is stored as given.
+namespace {
+std::uint32_t everyone_mask(const std::string& path) {
+  auto info = win::parse_sddl(win::to_wide(get_sddl(path)));
+  if (!info) return 0;
+  for (const auto& ace : info->aces) {
+    if (ace.allow() && ace.sid == "S-1-1-0") return ace.mask;
+  }
+  return 0;
+}
+}  // namespace
+
+TEST_CASE("audit: a folder above the log's folder that lets others delete children is refused, not only the log's own",
+          "[files][audit]") {
+  TempDir tmp;
+  const std::string a = tmp / "a";
+  const std::string b = a + "\\b";
+  const std::string p = b + "\\audit.log";
+  make_dir(a);
+  make_dir(b);
+  REQUIRE(set_sddl(b, "D:P(A;OICI;FA;;;{U})"));
+  REQUIRE(set_sddl(a, "D:P(A;OICI;FA;;;{U})(A;;0x1201ff;;;WD)"));  // Everyone: read, write, delete child
+  INFO(a << " stored as " << get_sddl(a));
+  auto st = platform::append_audit_line(p, "x\n", 0);
+  REQUIRE_FALSE(st);
+  CHECK(st.error().code == Code::config_insecure);
+  const std::string everyone = win::account_text("S-1-1-0");
+  CHECK_THAT(st.error().message, Catch::StartsWith("folder " + a + " lets " + everyone + " "));
+  CHECK_THAT(st.error().message, Catch::Contains("delete child"));
+  CHECK_THAT(st.error().message,
+             Catch::EndsWith(", so they could replace the audit log: run icacls \"" + a + "\" /remove:g *S-1-1-0 && icacls \"" +
+                             a + "\" /grant *S-1-1-0:(RX)"));
+  CHECK_FALSE(exists(p));
+
+  // Everyone may read and list `a`: accepted.
+  REQUIRE(set_sddl(a, "D:P(A;OICI;FA;;;{U})(A;;FR;;;WD)"));
+  REQUIRE(platform::append_audit_line(p, "x\n", 0));
+  CHECK(read_all(p) == "x\n");
+
+  // Adding files or subfolders to `a` replaces nothing: accepted where the DACL is stored as given.
+  REQUIRE(set_sddl(a, "D:P(A;OICI;FA;;;{U})(A;;0x6;;;WD)"));  // Everyone: add file, add subfolder
+  INFO(a << " stored as " << get_sddl(a));
+  if ((everyone_mask(a) & ~static_cast<std::uint32_t>(0x6 | SYNCHRONIZE)) == 0 && everyone_mask(a) != 0) {
+    REQUIRE(platform::append_audit_line(p, "y\n", 0));
+    CHECK(read_all(p) == "x\ny\n");
+  } else {
+    WARN("Everyone's add file, add subfolder was stored as " << get_sddl(a) << ": the add-only case is not tested here");
+  }
+}
+
 TEST_CASE("audit: past the maximum size the log rotates to FILE.1, one generation", "[files][audit]") {
   TempDir tmp;
   const std::string p = tmp / "audit.log";
