@@ -19,14 +19,16 @@
 //      reads from /proc/self/exe whatever path or descriptor ran it; for a library named by path,
 //      the folder of that path as written, links not resolved; $LIB, $PLATFORM, other tokens,
 //      relative and empty entries are refused: they depend on the system or the working
-//      directory);
+//      directory); unless it is a system folder, every folder kSearchDepth levels below it too,
+//      whatever its name, since ld.so searches CPU-dependent subfolders first;
 //    - every file an ELF file names by path (a DT_NEEDED, DT_FILTER, DT_AUXILIARY, DT_AUDIT or
 //      DT_DEPAUDIT name with '/', after $ORIGIN): its folders by the ancestor rule, its own folder
 //      not sticky and open to others, the file owned by root or the effective user and not
 //      writable by group or others; a relative path or another token is refused. Such a library
-//      is read in turn (its own search folders and path names), each file once. Names without
-//      '/' are found as before: in the DT_RPATH/DT_RUNPATH folders checked here, or in root's
-//      cache and system folders (an audit module so named is listed as such).
+//      is read in turn (its own search folders and path names), each file once;
+//    - every file found by a name without '/' in those (non-system) search folders: checked and
+//      followed like a file named by path. Names found only in root's cache and system folders
+//      are not followed (an audit module so named is listed as such).
 //    The interpreters and loaders are checked by path, not held open: the rules make sure only
 //    root or the effective user could replace them. The SHA-256 pin covers the backend file only.
 //
@@ -56,6 +58,7 @@
 #include <array>
 #include <cctype>
 #include <cerrno>
+#include <dirent.h>
 #include <fcntl.h>
 #include <memory>
 #include <optional>
@@ -90,6 +93,12 @@ using posix::WalkState;
 constexpr int kMaxInterpreters = 4;
 // Files named by path (libraries, audit modules) read to follow their own names, at most.
 constexpr std::size_t kMaxLibraries = 64;
+// ld.so looks for a name without '/' in each DT_RPATH/DT_RUNPATH folder and in subfolders of it
+// that depend on the CPU and glibc (glibc-hwcaps/x86-64-v3, legacy tls/x86_64/x86_64, ...).
+// Every folder this many levels down is held to the search-folder rule, whatever its name, so
+// the verdict does not depend on the CPU; at most kMaxSearchFolders of them.
+constexpr int kSearchDepth = 4;
+constexpr std::size_t kMaxSearchFolders = 64;
 
 // SHA-256 of the whole file, read through `fd` with pread (the descriptor's offset stays 0).
 std::optional<std::string> sha256_of(int fd, int& err) {
@@ -205,6 +214,8 @@ class ExecutableChecker {
   void search_path_for(const std::string& name, const std::string& script);
   void follow_elf(const posix::ElfFacts& elf, const std::string& file, const std::string& origin);
   void rule_rpath(const std::string& entry, const char* tag, const std::string& file, const std::string& origin);
+  void add_search_folder(const Subject& s, const Walk& walk, const std::string& rpath, int depth);
+  void search_by_name(const std::string& name, posix::LibraryTag tag, const std::string& file);
   void follow_libraries(const posix::ElfFacts& elf, const std::string& file, const std::string& origin);
   void rule_library(const std::string& entry, posix::LibraryTag tag, const std::string& file, const std::string& origin);
   void check_library(const Subject& s);
@@ -237,6 +248,10 @@ class ExecutableChecker {
   // Libraries already followed: real path and $ORIGIN. One file reached by two names is read
   // once per folder, since ld.so keeps the $ORIGIN of whichever name it opened first.
   std::set<std::pair<std::string, std::string>> libraries_read_;
+  // DT_RPATH/DT_RUNPATH folders (not system ones) and their subfolders, checked: the path as
+  // written and an O_PATH descriptor. Names without '/' are looked up in all of them, a superset
+  // of where ld.so looks for any one file.
+  std::vector<std::pair<std::string, posix::UniqueFd>> search_folders_;
 };
 
 Result<VerifiedExecutable> ExecutableChecker::run() {
@@ -660,6 +675,74 @@ void ExecutableChecker::rule_rpath(const std::string& entry, const char* tag, co
   const Walk walk = book_.walk(s);
   if (walk.state == WalkState::failed) return;
   book_.rule_search_folder(s, "rpath " + folder, walk);
+  // A system folder belongs to root, as does what ld.so finds there (THREAT_MODEL: not followed).
+  if (walk.state != WalkState::found || book_.done() || posix::is_system_path(walk.end.resolved)) return;
+  add_search_folder(s, walk, folder, 0);
+}
+
+// Records a checked search folder, then checks every folder below it, kSearchDepth levels down,
+// links followed under the walk's rules: ld.so may look in any of them first.
+void ExecutableChecker::add_search_folder(const Subject& s, const Walk& walk, const std::string& rpath, int depth) {
+  if (!S_ISDIR(walk.end.st.st_mode)) return;
+  for (const auto& known : search_folders_) {
+    if (known.first == s.path) return;
+  }
+  const std::string base = s.path.back() == '/' ? s.path : s.path + "/";
+  UniqueFd listing(::openat(walk.end.node.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK));
+  search_folders_.emplace_back(s.path, UniqueFd(::fcntl(walk.end.node.get(), F_DUPFD_CLOEXEC, 0)));
+  if (search_folders_.size() > kMaxSearchFolders) {
+    const std::string fix = "keep only libraries in " + rpath;
+    book_.fail("rpath " + rpath, "more than " + std::to_string(kMaxSearchFolders) + " folders to search", fix,
+               "ld.so searches the folders below rpath " + rpath + " of " + s.named_by + ", and there are more than " +
+                   std::to_string(kMaxSearchFolders) + " to check: " + fix);
+    return;
+  }
+  if (depth == kSearchDepth) return;
+  if (!listing.valid()) {
+    const int e = errno;
+    book_.fail("rpath " + s.path, "cannot list it: " + errno_text(e), "let the effective user read " + s.path,
+               "cannot list " + s.path + " (" + s.context + "), where ld.so searches libraries: " + errno_text(e), e);
+    return;
+  }
+  std::vector<std::string> folders;
+  DIR* dir = ::fdopendir(listing.get());
+  if (dir == nullptr) return;
+  (void)listing.release();  // closedir closes it
+  while (const dirent* entry = ::readdir(dir)) {
+    const std::string name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st {};
+    if (entry->d_type == DT_DIR || ((entry->d_type == DT_LNK || entry->d_type == DT_UNKNOWN) &&
+                                    ::fstatat(::dirfd(dir), name.c_str(), &st, 0) == 0 && S_ISDIR(st.st_mode))) {
+      folders.push_back(name);
+    }
+  }
+  ::closedir(dir);
+  for (const auto& name : folders) {
+    if (book_.done()) return;
+    const std::string sub = base + name;
+    const Subject f{Role::library_folder, sub, "folder " + sub + " below rpath " + rpath + " of " + s.named_by,
+                    s.named_by};
+    const Walk w = book_.walk(f);
+    if (w.state == WalkState::failed) continue;
+    book_.rule_search_folder(f, "rpath " + sub, w);
+    if (w.state == WalkState::found && !book_.done()) add_search_folder(f, w, rpath, depth + 1);
+  }
+}
+
+// A name without '/': every file of that name in a checked search folder is checked and
+// followed like a file named by path (ld.so takes the first it finds; which one depends on the
+// CPU, so all are held to the rules).
+void ExecutableChecker::search_by_name(const std::string& name, posix::LibraryTag tag, const std::string& file) {
+  if (name.empty() || name == "." || name == ".." || has_controls(name)) return;
+  for (std::size_t i = 0; i < search_folders_.size() && !book_.done(); ++i) {
+    struct stat st {};
+    if (::fstatat(search_folders_[i].second.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    const std::string& folder = search_folders_[i].first;
+    const std::string path = (folder.back() == '/' ? folder : folder + "/") + name;
+    check_library(Subject{Role::library, path,
+                          posix::library_word(tag) + std::string(" ") + path + " (found by name) of " + file, file, tag});
+  }
 }
 
 // One name of DT_NEEDED, DT_FILTER, DT_AUXILIARY, DT_AUDIT or DT_DEPAUDIT. ld.so expands the
@@ -675,6 +758,7 @@ void ExecutableChecker::rule_library(const std::string& entry, posix::LibraryTag
   } else if (path->find('/') == std::string::npos) {
     // Searched: in the DT_RPATH/DT_RUNPATH folders checked above, or ld.so's cache and the
     // system folders. Audit modules are listed, so that `check` shows they load.
+    search_by_name(*path, tag, file);
     const bool audit = tag == posix::LibraryTag::audit || tag == posix::LibraryTag::depaudit;
     if (audit && book_.verbose()) {
       book_.add(word + " " + quote_text(entry), true,

@@ -1920,3 +1920,64 @@ TEST_CASE("config file: owners, folders, links and bad paths") {
     CHECK(WEXITSTATUS(status) == 0);
   }
 }
+
+// ld.so looks for a name without '/' (DT_NEEDED libzz.so) in the DT_RPATH/DT_RUNPATH folders and
+// first in subfolders of them that depend on the CPU and glibc (glibc-hwcaps/x86-64-v2, tls,
+// x86_64, ...). A checked folder could still hand ld.so another user's file: a link in it, a
+// subfolder of theirs, or a library of root's that names theirs by path (review of the fixes).
+TEST_CASE("attack: a library found by name in a DT_RUNPATH folder") {
+  if (!have_cc()) { WARN("no /usr/bin/cc: skipped"); return; }
+  TempDir dir;
+  make_dir(dir / "lib", 0755);
+  make_dir(dir / "evil", 0755);
+  REQUIRE(::chown((dir / "evil").c_str(), kOtherUid, kOtherGid) == 0);
+  const std::string backend = dir / "backend";
+  compile_library(dir / "lib/libzz.so", {"-Wl,-soname,libzz.so"});
+  compile(backend, {"-L" + dir / "lib", "-Wl,--no-as-needed", "-lzz", "-Wl,--enable-new-dtags", "-Wl,-rpath," + dir / "lib"},
+          kCallsLib);
+  const std::string not_owned = " (mode 0755, owner uid 54321) is not owned by root (the effective user)";
+  SECTION("a link in the folder to another user's library") {
+    compile_library(dir / "evil/libzz.so", {"-Wl,-soname,libzz.so"});
+    REQUIRE(::chown((dir / "evil/libzz.so").c_str(), kOtherUid, kOtherGid) == 0);
+    REQUIRE(::unlink((dir / "lib/libzz.so").c_str()) == 0);
+    make_link(dir / "evil/libzz.so", dir / "lib/libzz.so");
+    require_rejected({backend, false, ""}, Code::exec_rejected, "directory " + dir / "evil" + not_owned);
+  }
+  SECTION("a glibc-hwcaps subfolder of another user's, searched before the folder itself") {
+    make_dir(dir / "lib/glibc-hwcaps", 0755);
+    make_dir(dir / "lib/glibc-hwcaps/x86-64-v2", 0755);
+    REQUIRE(::chown((dir / "lib/glibc-hwcaps/x86-64-v2").c_str(), kOtherUid, kOtherGid) == 0);
+    require_rejected({backend, false, ""}, Code::exec_rejected,
+                     "folder " + dir / "lib/glibc-hwcaps/x86-64-v2" + " below rpath " + dir / "lib" + " of " + backend +
+                         not_owned + ", so someone else could add files to it: relink " + backend +
+                         " with a library folder of its own in -Wl,-rpath (or patchelf --set-rpath DIR " + backend + ")");
+  }
+  SECTION("a subfolder this CPU's ld.so would not search is held to the rule too (the verdict is CPU-independent)") {
+    make_dir(dir / "lib/tls", 0755);
+    make_dir(dir / "lib/tls/haswell", 0777);
+    require_rejected({backend, false, ""}, Code::exec_rejected,
+                     "folder " + dir / "lib/tls/haswell" + " below rpath " + dir / "lib" + " of " + backend +
+                         " (mode 0777, owner root) is writable by group or others, so someone else could add files to "
+                         "it: run chmod go-w " + dir / "lib/tls/haswell");
+  }
+  SECTION("root's library found by name names another user's by path") {
+    compile_library(dir / "evil/libe.so", {"-Wl,-soname," + dir / "evil/libe.so"});
+    REQUIRE(::chown((dir / "evil/libe.so").c_str(), kOtherUid, kOtherGid) == 0);
+    compile(dir / "lib/libzz.so",
+            {"-shared", "-fPIC", "-Wl,-soname,libzz.so", "-Wl,--no-as-needed", dir / "evil/libe.so"},
+            "void sts_test_lib(void) {}\n", 0644);
+    require_rejected({backend, false, ""}, Code::exec_rejected, "directory " + dir / "evil" + not_owned);
+  }
+  SECTION("all root's: the library found by name is listed and passes") {
+    make_dir(dir / "lib/glibc-hwcaps", 0755);
+    make_dir(dir / "lib/glibc-hwcaps/x86-64-v3", 0755);
+    ExecutableReport report;
+    require_ok({backend, false, ""}, &report);
+    const sts::CheckRule* found = find_rule(report, "needed " + dir / "lib/libzz.so");
+    REQUIRE(found != nullptr);
+    CHECK(found->ok);
+    const sts::CheckRule* sub = find_rule(report, "rpath " + dir / "lib/glibc-hwcaps/x86-64-v3");
+    REQUIRE(sub != nullptr);
+    CHECK(sub->ok);
+  }
+}
