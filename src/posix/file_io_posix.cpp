@@ -513,8 +513,9 @@ std::vector<CheckRule> audit_file_rules(const struct stat& st, const std::string
 }
 
 // The folder holding the log: whoever can write it can rename the log away and put their own
-// in its place. Owned by root or the effective user, and not writable by group or others
-// unless sticky (in a sticky folder only the owner may rename or remove the log). Folders
+// in its place. Owned by root or the effective user, and not writable by group or others,
+// sticky or not (in a sticky folder others cannot rename the log, but they can take its name
+// or FILE.1 before it exists and stop every run). Folders
 // further up were checked by the walk that reached it (Role::audit_folder: the SPEC 5 ancestor
 // rule, links followed only through folders that pass): whoever can write one of them can
 // rename this folder aside with the log in it and put a link of their own in its place.
@@ -527,13 +528,18 @@ std::vector<CheckRule> audit_folder_rules(const struct stat& st, const std::stri
                    "the folder " + d + " of the audit log is owned by uid " + std::to_string(st.st_uid) +
                        ", who can rename the log away",
                    owned ? "" : "run chown " + std::to_string(euid) + " " + d + ", or put the log in a folder of its own"});
+  // Sticky does not help here: others cannot rename the log, but they can create its name, or
+  // FILE.1, before it exists, and every run then fails (review of the fixes).
   const bool sticky = (st.st_mode & S_ISVTX) != 0;
-  const bool writable_by_others = (st.st_mode & (S_IWGRP | S_IWOTH)) != 0;
-  const bool mode_ok = sticky || !writable_by_others;
+  const bool mode_ok = (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
+  const std::string found = "the folder " + d + " of the audit log is writable by group or others (mode " +
+                            octal_mode(st.st_mode);
   rules.push_back({"audit folder mode", mode_ok,
-                   "the folder " + d + " of the audit log is writable by group or others (mode " + octal_mode(st.st_mode) +
-                       "), who can rename the log away",
-                   mode_ok ? "" : "run chmod go-w " + d + ", or put the log in a folder of its own"});
+                   sticky ? found + ", sticky), who can create the log's name or its FILE.1 first and stop every run"
+                          : found + "), who can rename the log away",
+                   mode_ok  ? ""
+                   : sticky ? "put the log in a folder of its own"
+                            : "run chmod go-w " + d + ", or put the log in a folder of its own"});
   return rules;
 }
 

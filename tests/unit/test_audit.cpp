@@ -251,8 +251,18 @@ TEST_CASE("audit: the folder of the log must not let others rename it away") {
   REQUIRE(::chmod(dir.c_str(), 0770) == 0);
   CHECK_FALSE(sts::append_audit(path, sample_record()));
 
-  // Sticky (like /tmp): others may not rename or remove what they do not own.
+  // Sticky (like /tmp): others may not rename the log, but they can create its name (or FILE.1)
+  // before it exists, and every run then fails; refused too (review of the fixes).
   REQUIRE(::chmod(dir.c_str(), 01777) == 0);
+  auto sticky = sts::append_audit(path, sample_record());
+  REQUIRE_FALSE(sticky);
+  CHECK(sticky.error().code == sts::Code::config_insecure);
+  CHECK(sticky.error().message == "the folder " + dir + " of the audit log is writable by group or others (mode 1777, "
+                                      "sticky), who can create the log's name or its FILE.1 first and stop every run; "
+                                      "put the log in a folder of its own");
+  CHECK(file_type(path) == "missing");
+
+  REQUIRE(::chmod(dir.c_str(), 0755) == 0);
   REQUIRE(sts::append_audit(path, sample_record()));
 
   REQUIRE(::chmod(dir.c_str(), 0755) == 0);
