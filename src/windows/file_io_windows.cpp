@@ -26,7 +26,8 @@
 // append_audit_line: SPEC 6 on Windows: a disk file, not a reparse point, one link, owned by
 //   the current user (or the token's default owner, Administrators for an elevated admin), a
 //   DACL that gives no other principal any right (SYSTEM and Administrators aside), in a folder
-//   where no other principal may delete children or re-permission it, below folders (up to the
+//   owned by the user, the default owner, SYSTEM, Administrators or TrustedInstaller where no
+//   other principal may delete children or re-permission it, below folders (up to the
 //   drive root, links and junctions resolved: folders_above.h) that pass the ancestor rule of
 //   acl_rules.h, so nobody else can rename the log's folder away. Created with a protected
 //   owner-only DACL. Rotation takes an exclusive LockFileEx on one byte far past the end of the
@@ -41,6 +42,7 @@
 #include "common/file_io_messages.h"
 #include "common/text.h"
 #include "stsecrets/check.h"
+#include "windows/audit_folder_rules.h"
 #include "windows/folders_above.h"
 #include "windows/owner_only.h"
 #include "windows/scoped_handle.h"
@@ -396,12 +398,25 @@ std::vector<CheckRule> audit_file_rules(HANDLE h, const BY_HANDLE_FILE_INFORMATI
   return rules;
 }
 
-// The folder of the log: no other principal may delete children (rename the log away) or
-// re-permission or delete the folder. Adding files is allowed (C:\ProgramData grants it to
-// Users): a file they add at the log's name fails the owner rule.
+// The folder of the log: owned by the user, the token's default owner, SYSTEM, Administrators or
+// TrustedInstaller (an owner may always change its permissions, so another user who created the
+// folder could later grant themselves delete child), and no other principal may delete children
+// (rename the log away) or re-permission or delete the folder. Adding files is allowed
+// (C:\ProgramData grants it to Users): a file they add at the log's name fails the owner rule.
 std::vector<CheckRule> audit_folder_rules(const win::SecurityInfo& sec, const std::string& dir) {
   const std::string user = win::current_user_sid();
   const std::string default_owner = token_default_owner_sid();
+  std::vector<CheckRule> rules;
+  const bool owned = !sec.owner_sid.empty() &&
+                     (sec.owner_sid == user || sec.owner_sid == default_owner || is_trusted_admin(sec.owner_sid) ||
+                      sec.owner_sid == win::kSidTrustedInstaller);
+  const std::string owner = sec.owner_sid.empty() ? std::string("nobody") : win::account_text(sec.owner_sid);
+  rules.push_back({"audit folder owner", owned,
+                   "the folder " + shown(dir) + " of the audit log is owned by " + owner +
+                       ", not by SYSTEM, Administrators, TrustedInstaller or " +
+                       (user.empty() ? std::string("the current user") : win::account_text(user)) +
+                       ", so its owner can rename the log away",
+                   owned ? "" : "run icacls " + quoted(dir) + " /setowner *" + user + ", or put the log in a folder of its own"});
   constexpr DWORD kRenameRights = FILE_DELETE_CHILD | DELETE | WRITE_DAC | WRITE_OWNER | GENERIC_ALL;
   std::string who;
   std::string sid;
@@ -415,7 +430,6 @@ std::vector<CheckRule> audit_folder_rules(const win::SecurityInfo& sec, const st
     who = win::account_text(ace.sid) + " (" + win::rights_in_words(ace.mask & kRenameRights, true) + ")";
     sid = ace.sid;
   }
-  std::vector<CheckRule> rules;
   rules.push_back({"audit folder dacl", who.empty(),
                    "the folder " + shown(dir) + " of the audit log lets " + who + " rename the log away",
                    who.empty() ? ""
@@ -551,6 +565,10 @@ class AuditLock {
 };
 
 }  // namespace
+
+Status audit_folder_verdict(const win::SecurityInfo& sec, const std::string& dir) {
+  return first_failure(audit_folder_rules(sec, dir));
+}
 
 // ---- the hooks -------------------------------------------------------------------------------
 

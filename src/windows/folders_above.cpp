@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <optional>
 
 namespace sts::win {
 namespace {
@@ -59,12 +60,25 @@ std::string strip_device_prefix(std::wstring p) {
   return to_utf8(p);
 }
 
-std::string final_path_of(HANDLE h) {
-  if (!ScopedHandle::is_valid(h)) return {};
-  wchar_t buf[MAX_PATH * 2];
-  DWORD n = ::GetFinalPathNameByHandleW(h, buf, static_cast<DWORD>(std::size(buf)), FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
-  if (n == 0 || n >= std::size(buf)) return {};
-  return strip_device_prefix(std::wstring(buf, n));
+// The real path of `h`: "" for an invalid handle (nothing to resolve), nullopt with the reason in
+// `why` when Windows cannot give it (the caller fails rather than skip those folders).
+std::optional<std::string> final_path_of(HANDLE h, std::string& why) {
+  if (!ScopedHandle::is_valid(h)) return std::string();
+  constexpr DWORD kFlags = FILE_NAME_NORMALIZED | VOLUME_NAME_DOS;
+  std::vector<wchar_t> buf(MAX_PATH * 2);
+  DWORD n = ::GetFinalPathNameByHandleW(h, buf.data(), static_cast<DWORD>(buf.size()), kFlags);
+  // Too small: Windows returns the size it asks for (the terminator included); Wine 8 returns 0
+  // with ERROR_MORE_DATA (and fails again past its own limit of about MAX_PATH, below).
+  const bool more = n >= buf.size() || (n == 0 && ::GetLastError() == ERROR_MORE_DATA);
+  if (more) {
+    buf.resize(n != 0 ? static_cast<std::size_t>(n) + 1 : 32768);
+    n = ::GetFinalPathNameByHandleW(h, buf.data(), static_cast<DWORD>(buf.size()), kFlags);
+  }
+  if (n == 0 || n >= buf.size()) {
+    why = n == 0 ? system_message(::GetLastError()) : std::string("it grew while it was read");
+    return std::nullopt;
+  }
+  return strip_device_prefix(std::wstring(buf.data(), n));
 }
 
 struct FolderAbove {
@@ -74,7 +88,7 @@ struct FolderAbove {
 
 // Every folder above `path` and, when links or junctions lead elsewhere, above its real path,
 // each once.
-std::vector<FolderAbove> folders_above(const std::string& path, HANDLE held, ObjectKind nearest) {
+std::vector<FolderAbove> folders_above(const std::string& path, const std::string& final_path, ObjectKind nearest) {
   std::vector<FolderAbove> folders;
   auto add_all = [&](const std::string& file) {
     const std::vector<std::string> above = ancestors(file);
@@ -91,7 +105,6 @@ std::vector<FolderAbove> folders_above(const std::string& path, HANDLE held, Obj
     }
   };
   add_all(path);
-  const std::string final_path = final_path_of(held);
   if (!final_path.empty() && ascii_lower(final_path) != ascii_lower(path)) add_all(final_path);
   return folders;
 }
@@ -121,9 +134,19 @@ AclVerdict folder_verdict(const FolderAbove& above, const std::string& user, std
 std::vector<AclVerdict> folders_above_verdicts(const std::string& path, HANDLE held, std::string_view guarded,
                                                ObjectKind nearest) {
   const std::string user = current_user_sid();
+  const std::string given = strip_device_prefix(to_wide(path));
+  std::string why;
+  const std::optional<std::string> final_path = final_path_of(held, why);
   std::vector<AclVerdict> verdicts;
-  for (const FolderAbove& folder : folders_above(strip_device_prefix(to_wide(path)), held, nearest)) {
+  for (const FolderAbove& folder : folders_above(given, final_path.value_or(std::string()), nearest)) {
     verdicts.push_back(folder_verdict(folder, user, guarded));
+  }
+  if (!final_path) {  // the folders above the real path are unknown: fail, never skip them
+    const std::string fix = "run the check as a user that may read it, or use a shorter path";
+    AclVerdict verdict;
+    verdict.rules.push_back(CheckRule{"real path " + given, false, why, fix});
+    verdict.failure = "cannot read the real path of " + given + ": " + why + ": " + fix;
+    verdicts.push_back(std::move(verdict));
   }
   return verdicts;
 }

@@ -9,7 +9,8 @@
 //
 // The folders are those of the path as given and, when links or junctions lead elsewhere, those
 // above its real path (GetFinalPathNameByHandleW of `held`): both can be used to swap what lies
-// below. Each is checked once, nearest first; a folder whose permissions cannot be read fails.
+// below. Each is checked once, nearest first; a folder whose permissions cannot be read fails,
+// and so does a real path that cannot be read ("cannot read the real path of ...").
 // Thread-safety: no shared state.
 #pragma once
 

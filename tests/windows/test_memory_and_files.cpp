@@ -3,6 +3,7 @@
 // Secret files read beneath a root: test_read_beneath.cpp.
 #include "common/file_io.h"
 #include "common/memory_lock.h"
+#include "windows/audit_folder_rules.h"
 #include "stsecrets/secure_buffer.h"
 #include "windows/security_descriptor.h"
 #include "windows/wide_string.h"
@@ -155,6 +156,33 @@ TEST_CASE("audit: a folder that lets others delete children is refused", "[files
   CHECK_THAT(st.error().message, Catch::Contains("/remove:g *S-1-1-0"));
   REQUIRE(set_sddl(dir, "D:P(A;OICI;FA;;;{U})(A;;FR;;;WD)"));  // Everyone may read the folder: fine
   REQUIRE(platform::append_audit_line(dir + "\\audit.log", "x\n", 0));
+}
+
+// An owner may always change a folder's permissions: another user who created the log's folder
+// (C:\ProgramData lets Users add subfolders) with a DACL naming only the victim, SYSTEM and
+// Administrators could later grant themselves delete child and rename the records away. Wine
+// cannot store a foreign owner on a folder (it reports the Unix owner), so the rule is tested on
+// descriptors built from SDDL, as the acl_rules tests do.
+TEST_CASE("audit: the log's folder owned by another user is refused, even with an owner-only DACL", "[files][audit]") {
+  const std::string dir = "C:\\ProgramData\\stsecrets";
+  const std::string user = win::current_user_sid();
+  const std::string dacl = "D:P(A;OICI;FA;;;{U})(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)";
+  auto descriptor = [&](const std::string& owner) {
+    return win::parse_sddl(win::to_wide(expand_user("O:" + owner + dacl))).value();
+  };
+  auto st = platform::audit_folder_verdict(descriptor("S-1-5-21-1-2-3-1001"), dir);
+  REQUIRE_FALSE(st);
+  CHECK(st.error().code == Code::config_insecure);
+  CHECK(st.error().message == "the folder " + dir + " of the audit log is owned by " +
+                                  win::account_text("S-1-5-21-1-2-3-1001") +
+                                  ", not by SYSTEM, Administrators, TrustedInstaller or " + win::account_text(user) +
+                                  ", so its owner can rename the log away; run icacls \"" + dir + "\" /setowner *" + user +
+                                  ", or put the log in a folder of its own");
+  for (const std::string& owner : {std::string("{U}"), std::string("SY"), std::string("BA"),
+                                  std::string(win::kSidTrustedInstaller)}) {
+    INFO("owner " << owner);
+    CHECK(platform::audit_folder_verdict(descriptor(owner), dir));
+  }
 }
 
 // Whoever may rename the log's folder (delete child on the folder above it) can move it aside with

@@ -12,6 +12,7 @@
 #include "stsecrets/config.h"
 #include "stsecrets/documents.h"
 #include "stsecrets/handles.h"
+#include "windows/folders_above.h"
 #include "windows/wide_string.h"
 #include "win_test_support.h"
 
@@ -167,6 +168,37 @@ TEST_CASE("read_beneath: a Unix symbolic link seen through Z: does not lead out 
   auto inside = platform::read_beneath(root, "file-in", 4096);
   REQUIRE(inside);
   CHECK(inside->view() == "inside-bytes");
+}
+
+TEST_CASE("folders above: a real path longer than MAX_PATH * 2 is still walked, not skipped", "[portability][acl]") {
+  if (!under_wine()) {
+    WARN("not under Wine: the Unix link to a long real path exists only there");
+    return;
+  }
+  // Made by tests/windows/CMakeLists.txt: to-long -> open/<12 long names> (over 700 characters),
+  // `open` writable by others (o+w: Everyone may delete children).
+  std::string unix_dir = STS_UNIX_LINKS_DIR;
+  for (auto& c : unix_dir) c = c == '/' ? '\\' : c;
+  const std::string given = "Z:" + unix_dir + "\\to-long\\audit.log";
+  HANDLE h = ::CreateFileW(win::to_wide(given).c_str(), READ_CONTROL, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                           nullptr, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, nullptr);
+  REQUIRE(h != INVALID_HANDLE_VALUE);
+  std::string failure;
+  for (auto& v : win::folders_above_verdicts(given, h, "the audit log")) {
+    if (v.failure && failure.empty()) failure = *v.failure;
+  }
+  ::CloseHandle(h);
+  INFO(failure);
+  // The folder `open` is only on the real path: before, a real path that did not fit was skipped
+  // and nothing failed. Now it is walked (Windows: retried with the size asked for) or, where it
+  // cannot be read at all (Wine 8's GetFinalPathNameByHandleW fails past about MAX_PATH), the
+  // walk fails closed.
+  const bool open_folder = failure.rfind("folder Z:" + unix_dir + "\\open lets ", 0) == 0;
+  const bool unreadable =
+      failure.rfind("cannot read the real path of " + given + ": ", 0) == 0 &&
+      failure.find(": run the check as a user that may read it, or use a shorter path") != std::string::npos;
+  CHECK((open_folder || unreadable));
+  if (unreadable) WARN("the real path could not be read here (" << failure << "): the fail-closed case is tested");
 }
 
 TEST_CASE("log lines end with \\n and go to the standard error handle", "[portability][log]") {
