@@ -93,12 +93,26 @@ using posix::WalkState;
 constexpr int kMaxInterpreters = 4;
 // Files named by path (libraries, audit modules) read to follow their own names, at most.
 constexpr std::size_t kMaxLibraries = 64;
-// ld.so looks for a name without '/' in each DT_RPATH/DT_RUNPATH folder and in subfolders of it
-// that depend on the CPU and glibc (glibc-hwcaps/x86-64-v3, legacy tls/x86_64/x86_64, ...).
-// Every folder this many levels down is held to the search-folder rule, whatever its name, so
-// the verdict does not depend on the CPU; at most kMaxSearchFolders of them.
+// ld.so looks for a name without '/' in each DT_RPATH/DT_RUNPATH folder and first in subfolders
+// of it that depend on the CPU and glibc: glibc-hwcaps/NAME, and the legacy hwcap folders made
+// of "tls", the platform and hwcap names (tls/x86_64/x86_64, haswell/avx512_1, ...). Every
+// subfolder ld.so could search on any x86-64 or i386 CPU is held to the search-folder rule, so
+// the verdict does not depend on the CPU the check runs on; other subfolders (python3.11, ...)
+// are never searched and are left alone. At most kMaxSearchFolders folders in all.
 constexpr int kSearchDepth = 4;
 constexpr std::size_t kMaxSearchFolders = 64;
+constexpr std::array<std::string_view, 10> kLegacyHwcapFolders = {
+    "tls", "x86_64", "haswell", "xeon_phi", "avx512_1", "i386", "i486", "i586", "i686", "sse2"};
+
+// Whether ld.so may search `name`, a subfolder of a search folder whose own name is `parent`.
+bool searched_subfolder(std::string_view parent, std::string_view name) {
+  if (parent == "glibc-hwcaps") return true;  // x86-64-v2, -v3, -v4 and what later glibc adds
+  if (name == "glibc-hwcaps") return true;
+  for (std::string_view legacy : kLegacyHwcapFolders) {
+    if (name == legacy) return true;
+  }
+  return false;
+}
 
 // SHA-256 of the whole file, read through `fd` with pread (the descriptor's offset stays 0).
 std::optional<std::string> sha256_of(int fd, int& err) {
@@ -680,8 +694,8 @@ void ExecutableChecker::rule_rpath(const std::string& entry, const char* tag, co
   add_search_folder(s, walk, folder, 0);
 }
 
-// Records a checked search folder, then checks every folder below it, kSearchDepth levels down,
-// links followed under the walk's rules: ld.so may look in any of them first.
+// Records a checked search folder, then checks the subfolders below it that ld.so may search
+// (searched_subfolder), kSearchDepth levels down, links followed under the walk's rules.
 void ExecutableChecker::add_search_folder(const Subject& s, const Walk& walk, const std::string& rpath, int depth) {
   if (!S_ISDIR(walk.end.st.st_mode)) return;
   for (const auto& known : search_folders_) {
@@ -708,9 +722,10 @@ void ExecutableChecker::add_search_folder(const Subject& s, const Walk& walk, co
   DIR* dir = ::fdopendir(listing.get());
   if (dir == nullptr) return;
   (void)listing.release();  // closedir closes it
+  const std::string parent = posix::base_name(s.path);
   while (const dirent* entry = ::readdir(dir)) {
     const std::string name = entry->d_name;
-    if (name == "." || name == "..") continue;
+    if (name == "." || name == ".." || !searched_subfolder(parent, name)) continue;
     struct stat st {};
     if (entry->d_type == DT_DIR || ((entry->d_type == DT_LNK || entry->d_type == DT_UNKNOWN) &&
                                     ::fstatat(::dirfd(dir), name.c_str(), &st, 0) == 0 && S_ISDIR(st.st_mode))) {

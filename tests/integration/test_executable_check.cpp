@@ -1952,7 +1952,7 @@ TEST_CASE("attack: a library found by name in a DT_RUNPATH folder") {
                          not_owned + ", so someone else could add files to it: relink " + backend +
                          " with a library folder of its own in -Wl,-rpath (or patchelf --set-rpath DIR " + backend + ")");
   }
-  SECTION("a subfolder this CPU's ld.so would not search is held to the rule too (the verdict is CPU-independent)") {
+  SECTION("a legacy hwcap subfolder this CPU's ld.so would not search is held to the rule too (the verdict is CPU-independent)") {
     make_dir(dir / "lib/tls", 0755);
     make_dir(dir / "lib/tls/haswell", 0777);
     require_rejected({backend, false, ""}, Code::exec_rejected,
@@ -1967,6 +1967,13 @@ TEST_CASE("attack: a library found by name in a DT_RUNPATH folder") {
             {"-shared", "-fPIC", "-Wl,-soname,libzz.so", "-Wl,--no-as-needed", dir / "evil/libe.so"},
             "void sts_test_lib(void) {}\n", 0644);
     require_rejected({backend, false, ""}, Code::exec_rejected, "directory " + dir / "evil" + not_owned);
+  }
+  SECTION("a subfolder ld.so never searches is left alone") {
+    make_dir(dir / "lib/python3.11", 0777);
+    REQUIRE(::chown((dir / "lib/python3.11").c_str(), kOtherUid, kOtherGid) == 0);
+    ExecutableReport report;
+    require_ok({backend, false, ""}, &report);
+    CHECK(find_rule(report, "rpath " + dir / "lib/python3.11") == nullptr);
   }
   SECTION("all root's: the library found by name is listed and passes") {
     make_dir(dir / "lib/glibc-hwcaps", 0755);
