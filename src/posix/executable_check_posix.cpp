@@ -702,7 +702,6 @@ void ExecutableChecker::add_search_folder(const Subject& s, const Walk& walk, co
     if (known.first == s.path) return;
   }
   const std::string base = s.path.back() == '/' ? s.path : s.path + "/";
-  UniqueFd listing(::openat(walk.end.node.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK));
   search_folders_.emplace_back(s.path, UniqueFd(::fcntl(walk.end.node.get(), F_DUPFD_CLOEXEC, 0)));
   if (search_folders_.size() > kMaxSearchFolders) {
     const std::string fix = "keep only libraries in " + rpath;
@@ -712,16 +711,17 @@ void ExecutableChecker::add_search_folder(const Subject& s, const Walk& walk, co
     return;
   }
   if (depth == kSearchDepth) return;
-  if (!listing.valid()) {
+  // A folder that cannot be listed is refused: what ld.so may find below it would go unchecked.
+  UniqueFd listing(::openat(walk.end.node.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK));
+  DIR* dir = listing.valid() ? ::fdopendir(listing.get()) : nullptr;
+  if (dir == nullptr) {
     const int e = errno;
     book_.fail("rpath " + s.path, "cannot list it: " + errno_text(e), "let the effective user read " + s.path,
                "cannot list " + s.path + " (" + s.context + "), where ld.so searches libraries: " + errno_text(e), e);
     return;
   }
-  std::vector<std::string> folders;
-  DIR* dir = ::fdopendir(listing.get());
-  if (dir == nullptr) return;
   (void)listing.release();  // closedir closes it
+  std::vector<std::string> folders;
   const std::string parent = posix::base_name(s.path);
   while (const dirent* entry = ::readdir(dir)) {
     const std::string name = entry->d_name;

@@ -1968,6 +1968,34 @@ TEST_CASE("attack: a library found by name in a DT_RUNPATH folder") {
             "void sts_test_lib(void) {}\n", 0644);
     require_rejected({backend, false, ""}, Code::exec_rejected, "directory " + dir / "evil" + not_owned);
   }
+  SECTION("more search folders than the check reads is refused, not skipped") {
+    make_dir(dir / "lib/glibc-hwcaps", 0755);
+    for (int i = 0; i < 70; ++i) make_dir(dir / ("lib/glibc-hwcaps/v" + std::to_string(i)), 0755);
+    require_rejected({backend, false, ""}, Code::exec_rejected,
+                     "ld.so searches the folders below rpath " + dir / "lib" + " of " + backend +
+                         ", and there are more than 64 to check: keep only libraries in " + dir / "lib");
+  }
+  SECTION("a search folder the effective user cannot list is refused, not skipped") {
+    // As uid 54321: its own backend, root's lib folder 0711 (searchable, not listable).
+    REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);
+    REQUIRE(::chmod((dir / "lib").c_str(), 0711) == 0);
+    REQUIRE(::chown(backend.c_str(), kOtherUid, kOtherGid) == 0);
+    const std::string expected = "cannot list " + dir / "lib" + " (rpath " + dir / "lib" + " of " + backend +
+                                 "), where ld.so searches libraries: Permission denied";
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      gid_t groups[] = {kOtherGid};
+      if (::setgroups(1, groups) != 0 || ::setgid(kOtherGid) != 0 || ::setuid(kOtherUid) != 0) ::_exit(100);
+      auto r = sts::platform::check_executable({backend, false, ""});
+      ::_exit(r ? 1 : r.error().message == expected ? 0 : 2);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    REQUIRE(WIFEXITED(status));
+    INFO("child exit: 1 accepted, 2 another message than: " << expected);
+    CHECK(WEXITSTATUS(status) == 0);
+  }
   SECTION("a subfolder ld.so never searches is left alone") {
     make_dir(dir / "lib/python3.11", 0777);
     REQUIRE(::chown((dir / "lib/python3.11").c_str(), kOtherUid, kOtherGid) == 0);
